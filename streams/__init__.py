@@ -1,0 +1,1 @@
+"""Streaming incident monitoring for Arabic and English news on Apache Kafka."""
