@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import faust
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +35,10 @@ class Topics:
     dlq: str = "articles.dlq"
     incidents: str = "incidents"
     alerts: str = "alerts"
+    # Internal: extracted reports keyed by region, late incidents, and wall-clock ticks.
+    reports: str = "incidents.reports"
+    late: str = "incidents.late"
+    ticks: str = "incident-monitor.ticks"
 
     def alerts_for(self, severity: str) -> str:
         """Severity topic, e.g. ``alerts.high``."""
@@ -45,12 +52,42 @@ class Settings:
     bootstrap: str = "127.0.0.1:9092"
     topics: Topics = field(default_factory=Topics)
     max_article_bytes: int = 1_000_000
+    app_id: str = "incident-monitor"
+    partitions: int = 1
+    replication_factor: int = 1
+    web_port: int = 6066
+    tick_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read ``KAFKA_BOOTSTRAP`` and friends; unset means the local broker."""
-        port = os.environ.get("INCIDENT_KAFKA_PORT", "9092")
+        env = os.environ
+        port = env.get("INCIDENT_KAFKA_PORT", "9092")
         return cls(
-            bootstrap=os.environ.get("KAFKA_BOOTSTRAP", f"127.0.0.1:{port}"),
-            max_article_bytes=int(os.environ.get("INCIDENT_MAX_ARTICLE_BYTES", "1000000")),
+            bootstrap=env.get("KAFKA_BOOTSTRAP", f"127.0.0.1:{port}"),
+            max_article_bytes=int(env.get("INCIDENT_MAX_ARTICLE_BYTES", "1000000")),
+            app_id=env.get("INCIDENT_APP_ID", "incident-monitor"),
+            partitions=int(env.get("INCIDENT_PARTITIONS", "1")),
+            replication_factor=int(env.get("INCIDENT_REPLICATION_FACTOR", "1")),
+            web_port=int(env.get("INCIDENT_WEB_PORT", "6066")),
+            tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", "5")),
         )
+
+
+def faust_broker_credentials() -> faust.types.auth.CredentialsT | None:
+    """SASL/SSL for Faust from the same variables the Kafka clients read (see deploy/kafka)."""
+    env = os.environ
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=env.get("KAFKA_SSL_CAFILE"))
+    if protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=env.get("KAFKA_SASL_USERNAME"),
+            password=env.get("KAFKA_SASL_PASSWORD"),
+            mechanism=env.get("KAFKA_SASL_MECHANISM", "PLAIN"),
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context)
