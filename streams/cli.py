@@ -167,13 +167,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score extraction against the labelled development data and the seed fixture."""
-    from streams.evaluate import format_report, run_eval
+    from streams.evaluate import default_data_dir, default_fixtures_dir, format_report, run_eval
 
-    data = Path(
-        args.data
-        or os.environ.get("INCIDENT_EVAL_DATA", PROJECT_ROOT.parent / "shared" / "eval" / "data")
-    )
-    report = run_eval(data, PROJECT_ROOT / "tests" / "data" / "eval", limit=args.limit)
+    data = Path(args.data) if args.data else default_data_dir()
+    report = run_eval(data, default_fixtures_dir(), limit=args.limit)
     if args.json:
         print(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode("utf-8"))
     else:
