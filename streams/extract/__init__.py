@@ -1,0 +1,1 @@
+"""Per-sentence extractors: sentences, numbers, casualties, dates, weapons, actors, places."""
