@@ -1,0 +1,610 @@
+"""The stages after extraction (corroborate, windows, alerts) over injected state stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import faust
+
+from streams.alerts import Finding, Ledger, NoveltyRule, Rule, findings, load_rules
+from streams.corroborate import (
+    CorroborationConfig,
+    as_cluster,
+    candidate_keys,
+    cluster_from_data,
+    event_day,
+    find_cluster,
+    index_key,
+    load_corroboration,
+    match_key,
+)
+from streams.corroborate import merge as merge_reports
+from streams.records import Alert, Article, Incident, WindowRange
+from streams.settings import Topics, config_dir
+from streams.windows import (
+    LateIncident,
+    Watermark,
+    WindowsConfig,
+    WindowState,
+    as_utc,
+    assign,
+    close_due,
+    contribution_of,
+    empty_state,
+    event_time_of,
+    expired,
+    fold_contribution,
+    late_reason,
+    load_state,
+    load_windows,
+    region_of,
+    retract,
+    to_json,
+    window_key,
+)
+
+# Late incidents have their own topic, keyed by region like the others.
+_WATERMARK = "watermark"
+_STREAM_START = "stream_start"
+
+Message = tuple[str, str | None, faust.Record]
+
+
+def _store() -> MutableMapping[str, Any]:
+    return {}
+
+
+class Keyspace(MutableMapping[str, Any]):
+    """One concern's keys inside a shared mapping (``"windows:" + key``): one table for all."""
+
+    def __init__(self, backing: MutableMapping[str, Any], prefix: str) -> None:
+        self._backing = backing
+        self._prefix = prefix
+
+    def __getitem__(self, key: str) -> Any:
+        return self._backing[self._prefix + key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._backing[self._prefix + key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._backing[self._prefix + key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (self._prefix + key) in self._backing
+
+    def __iter__(self) -> Iterator[str]:
+        size = len(self._prefix)
+        # A snapshot: callers delete while iterating (expiry).
+        return iter([key[size:] for key in list(self._backing) if key.startswith(self._prefix)])
+
+    def __len__(self) -> int:
+        return sum(1 for key in list(self._backing) if key.startswith(self._prefix))
+
+
+@dataclass
+class Stores:
+    """The state, one mapping per concern: plain dicts offline, Faust tables in the worker.
+
+    Keys are strings and values JSON data; values are always reassigned, never mutated in place
+    (a Faust table only writes its changelog on assignment). Every key below is scoped to one
+    region (directly, or through a cluster or alert of one region), so the stores partition
+    with the region-keyed ``incidents`` topic; ``meta`` holds stream-wide soft state (event
+    clock, stream start) and may be a plain per-worker dict.
+    """
+
+    clusters: MutableMapping[str, Any] = field(default_factory=_store)  # cluster id -> Incident
+    index: MutableMapping[str, Any] = field(default_factory=_store)  # "IQ.07|2021-02-22" -> [ids]
+    reports: MutableMapping[str, Any] = field(default_factory=_store)  # report id -> cluster id
+    windows: MutableMapping[str, Any] = field(default_factory=_store)  # window key -> WindowState
+    placements: MutableMapping[str, Any] = field(default_factory=_store)  # cluster id -> windows
+    seen: MutableMapping[str, Any] = field(default_factory=_store)  # "IQ.07|actor|ISIS" -> {id: t}
+    ledger: MutableMapping[str, Any] = field(default_factory=_store)  # alert id -> published
+    meta: MutableMapping[str, Any] = field(default_factory=_store)  # watermark, stream start
+
+    @classmethod
+    def shared(cls, backing: MutableMapping[str, Any]) -> Stores:
+        """Every store as a key prefix of one mapping (one Faust table for the whole state)."""
+        return cls(
+            **{
+                name: Keyspace(backing, f"{name}:")
+                for name in (
+                    "clusters",
+                    "index",
+                    "reports",
+                    "windows",
+                    "placements",
+                    "seen",
+                    "ledger",
+                    "meta",
+                )
+            }
+        )
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """The validated config of every stage."""
+
+    windows: WindowsConfig
+    rules: tuple[Rule, ...]
+    corroboration: CorroborationConfig
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> FlowConfig:
+        """Load windows.yaml, alerts.yaml and corroboration.yaml from the config folder."""
+        folder = directory or config_dir()
+        windows = load_windows(folder / "windows.yaml")
+        return cls(
+            windows=windows,
+            rules=load_rules(windows, folder / "alerts.yaml"),
+            corroboration=load_corroboration(folder / "corroboration.yaml"),
+        )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    """Corroborate, window and alert: the worker's agents and ``replay`` call these methods.
+
+    >>> pipeline = Pipeline()                      # plain dicts, config from config/
+    >>> for cluster in pipeline.on_incident(incident):  # doctest: +SKIP
+    ...     alerts, late = pipeline.on_cluster(cluster)
+    """
+
+    def __init__(
+        self,
+        config: FlowConfig | None = None,
+        stores: Stores | None = None,
+        *,
+        store: MutableMapping[str, Any] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        topics: Topics | None = None,
+    ) -> None:
+        """``stores``: one mapping per concern; or ``store``: one mapping (table) for all."""
+        if stores is not None and store is not None:
+            raise ValueError("give stores or store, not both")
+        self.config = config or FlowConfig.load()
+        self.stores = stores or (Stores.shared(store) if store is not None else Stores())
+        self.topics = topics or Topics()
+        self.ledger = Ledger(self.stores.ledger, self.config.rules)
+        self._clock = clock
+        # Set by replay: the clock then follows the stream instead of the wall.
+        self._stream_now: datetime | None = None
+        self._parsed: dict[str, tuple[Any, Incident]] = {}
+        self._states: dict[str, tuple[Any, WindowState]] = {}
+
+    @staticmethod
+    def region_key(incident: Incident) -> str:
+        """The Kafka key of an incident (and of its state): its region, see ``region_of``."""
+        return region_of(incident)
+
+    # -- clocks --------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The pipeline's clock: the stream time in replay, else the injected clock."""
+        return self._stream_now if self._stream_now is not None else as_utc(self._clock())
+
+    def watermark(self) -> Watermark:
+        """The event clock: the latest event time seen."""
+        data = self.stores.meta.get(_WATERMARK)
+        return Watermark.from_data(dict(data)) if data else Watermark()
+
+    def _observe(self, cluster: Incident, now: datetime) -> Watermark:
+        published = [as_utc(s.published_at) for s in cluster.sources or [] if s.published_at]
+        latest = max([as_utc(cluster.published_at), *published])
+        # An event "after" its own report, or after now, is a misread date: it must not
+        # drag the event clock into the future and expire every open window.
+        seen_at = min(event_time_of(cluster), latest, now)
+        old = self.watermark()
+        new = old.observe(seen_at)
+        if new is not old:
+            self.stores.meta[_WATERMARK] = to_json(new)
+        start = self.stores.meta.get(_STREAM_START)
+        first = min(latest, now)
+        if start is None or first < datetime.fromisoformat(start):
+            self.stores.meta[_STREAM_START] = first.isoformat()
+        return new
+
+    # -- corroboration -------------------------------------------------------------------------
+
+    def _cluster(self, cluster_id: str) -> Incident | None:
+        data = self.stores.clusters.get(cluster_id)
+        if data is None:
+            return None
+        # Parsing a cluster record is the costly part of finding candidates; a store (dict or
+        # Faust table) hands back the same object until it is reassigned, so a cache keyed
+        # on that object stays right without knowing who wrote the store.
+        held = self._parsed.get(cluster_id)
+        if held is not None and held[0] is data:
+            return held[1]
+        cluster = cluster_from_data(data)
+        self._parsed[cluster_id] = (data, cluster)
+        return cluster
+
+    def _candidates(self, report: Incident) -> list[Incident]:
+        found = []
+        for key in candidate_keys(report, self.config.corroboration):
+            for cluster_id in self.stores.index.get(key, ()):
+                cluster = self._cluster(cluster_id)
+                if cluster is not None:
+                    found.append(cluster)
+        return found
+
+    def _index_remove(self, key: str, cluster_id: str) -> None:
+        ids = [item for item in self.stores.index.get(key, ()) if item != cluster_id]
+        if ids:
+            self.stores.index[key] = ids
+        elif key in self.stores.index:
+            del self.stores.index[key]
+
+    @staticmethod
+    def _index_key(cluster: Incident) -> str:
+        # Unlocated clusters are indexed too (under their country or "unknown"): never matched,
+        # since matching reads region ids only, but found by expiry like every other cluster.
+        return index_key(region_of(cluster), event_day(cluster))
+
+    def _save_cluster(self, cluster: Incident, previous: Incident | None) -> None:
+        cluster_id = cluster.cluster_id or cluster.incident_id
+        new_key = self._index_key(cluster)
+        if previous is not None:
+            old_id = previous.cluster_id or previous.incident_id
+            old_key = self._index_key(previous)
+            if old_id != cluster_id and old_id in self.stores.clusters:
+                # An earlier report arrived: the cluster is now named after it.
+                del self.stores.clusters[old_id]
+                self._parsed.pop(old_id, None)
+            if old_key != new_key or old_id != cluster_id:
+                self._index_remove(old_key, old_id)
+        ids = set(self.stores.index.get(new_key, ()))
+        if cluster_id not in ids:
+            self.stores.index[new_key] = sorted(ids | {cluster_id})
+        self.stores.clusters[cluster_id] = to_json(cluster)
+        for source in cluster.sources or []:
+            if self.stores.reports.get(source.incident_id) != cluster_id:
+                self.stores.reports[source.incident_id] = cluster_id
+
+    def on_incident(self, incident: Incident) -> list[Incident]:
+        """Corroborate one extracted report: the cluster record(s) to publish on ``incidents``.
+
+        Empty when nothing changed (the report was merged before). A changed cluster comes
+        back with its new revision. When the report is earlier than the cluster's first one the
+        cluster is renamed after it (see :func:`streams.corroborate.as_cluster`); the previous
+        id is one of the new record's ``sources``, which is how subscribers replace it.
+        """
+        if incident.incident_id in self.stores.reports:
+            return []
+        config = self.config.corroboration
+        report = as_cluster(incident, config)
+        found = None
+        if match_key(report) is not None:
+            found = find_cluster(self._candidates(report), report, config)
+        cluster = merge_reports(found, report, config) if found is not None else report
+        if found is not None and cluster == found:
+            self.stores.reports[incident.incident_id] = found.cluster_id or found.incident_id
+            return []
+        self._save_cluster(cluster, found)
+        return [cluster]
+
+    # -- windows and alerts --------------------------------------------------------------------
+
+    def _state(self, key: str) -> WindowState | None:
+        data = self.stores.windows.get(key)
+        if data is None:
+            return None
+        held = self._states.get(key)  # the same object-identity cache as clusters
+        if held is not None and held[0] is data:
+            return held[1]
+        state = load_state(data)
+        self._states[key] = (data, state)
+        return state
+
+    def _put_state(self, key: str, state: WindowState) -> None:
+        data = to_json(state)
+        self.stores.windows[key] = data
+        self._states[key] = (data, state)
+
+    def _drop_state(self, key: str) -> None:
+        self.stores.windows.pop(key, None)
+        self._states.pop(key, None)
+
+    def baseline(self, state: WindowState, windows: int) -> list[int] | None:
+        """Counts of the previous ``windows`` windows; None when any was not observed in full."""
+        spec = self.config.windows.spec(state.kind)
+        start_text = self.stores.meta.get(_STREAM_START)
+        if start_text is None:
+            return None
+        stream_start = datetime.fromisoformat(start_text)
+        watermark = self.watermark()
+        counts = []
+        for back in range(1, windows + 1):
+            start = as_utc(state.start) - back * spec.size
+            previous = WindowRange(kind=state.kind, start=start, end=start + spec.size)
+            # Before the stream started, or already expired: the count is unknown, not zero.
+            if start < stream_start or expired(previous, spec.retention, watermark):
+                return None
+            held = self._state(window_key(state.region, previous))
+            counts.append(held.count if held is not None else 0)
+        return counts
+
+    def seen(self, region: str, field: str, value: str) -> Mapping[str, datetime]:
+        """Clusters of ``region`` with this actor / weapon category, with their event times."""
+        entries = self.stores.seen.get(_seen_key(region, field, value)) or {}
+        return {key: datetime.fromisoformat(when) for key, when in entries.items()}
+
+    def _publishable(
+        self, found: Iterable[Finding], state: WindowState, now: datetime
+    ) -> list[Alert]:
+        spec = self.config.windows.spec(state.kind)
+        expires_at = as_utc(state.end) + spec.retention
+        alerts = []
+        for finding in found:
+            revision = self.ledger.admit_finding(finding, expires_at, overlapping=spec.hopping)
+            if revision is not None:
+                alerts.append(finding.to_alert(now, revision))
+        return alerts
+
+    def _withdraw(self, cluster_id: str) -> None:
+        placed = self.stores.placements.get(cluster_id)
+        if placed is None:
+            return
+        for key in placed["windows"]:
+            state = self._state(key)
+            if state is not None:
+                self._put_state(key, retract(state, cluster_id))
+        for key in placed["seen"]:
+            self._unsee(key, cluster_id)
+        del self.stores.placements[cluster_id]
+
+    def _unsee(self, key: str, cluster_id: str) -> None:
+        entries = dict(self.stores.seen.get(key) or {})
+        if entries.pop(cluster_id, None) is None:
+            return
+        if entries:
+            self.stores.seen[key] = entries
+        else:
+            del self.stores.seen[key]
+
+    def on_cluster(self, cluster: Incident) -> tuple[list[Alert], list[LateIncident]]:
+        """Fold a cluster (revision) into its region's windows and evaluate the rules.
+
+        Returns the alerts to publish (already through the ledger) and the late report when
+        some of its windows had expired. A revision already folded is ignored (redelivery).
+        """
+        cluster_id = cluster.cluster_id or cluster.incident_id
+        placed = self.stores.placements.get(cluster_id)
+        if placed is not None and placed["revision"] >= cluster.revision:
+            return [], []
+        now = self.now()
+        watermark = self._observe(cluster, now)
+        region = region_of(cluster)
+        for source in cluster.sources or []:
+            if source.incident_id != cluster_id:
+                # A cluster renamed after an earlier report: its old id leaves every window.
+                self._withdraw(source.incident_id)
+        windows = self.config.windows
+        keys: list[str] = []
+        late: list[WindowRange] = []
+        touched: list[WindowState] = []
+        expires_at = as_utc(cluster.published_at)
+        contribution = contribution_of(cluster)
+        for window in assign(event_time_of(cluster), windows.specs):
+            spec = windows.spec(window.kind)
+            expires_at = max(expires_at, as_utc(window.end) + spec.retention)
+            if expired(window, spec.retention, watermark):
+                late.append(window)
+                continue
+            key = window_key(region, window)
+            state = self._state(key) or empty_state(region, window)
+            state = fold_contribution(state, contribution)
+            self._put_state(key, state)
+            keys.append(key)
+            touched.append(state)
+        for key in placed["windows"] if placed else ():
+            old = self._state(key) if key not in keys else None
+            if old is not None:
+                # A revised date moved the cluster: it leaves the windows it no longer falls in.
+                self._put_state(key, retract(old, cluster_id))
+        seen_keys = self._see(cluster, cluster_id, region, placed)
+        self.stores.placements[cluster_id] = {
+            "region": region,
+            "revision": cluster.revision,
+            "windows": keys,
+            "seen": seen_keys,
+            "expires_at": expires_at.isoformat(),
+        }
+        alerts: list[Alert] = []
+        for state in sorted(touched, key=lambda s: (s.kind, as_utc(s.start))):
+            found = findings(self.config.rules, state, self)
+            alerts.extend(self._publishable(found, state, now))
+        lates = []
+        if late:
+            clock = watermark.max_event_time or now
+            lates.append(
+                LateIncident(
+                    region=region,
+                    incident=cluster,
+                    windows=late,
+                    watermark=clock,
+                    reason=late_reason(late, clock),
+                    detected_at=now,
+                )
+            )
+        return alerts, lates
+
+    def _see(
+        self, cluster: Incident, cluster_id: str, region: str, placed: Mapping[str, Any] | None
+    ) -> list[str]:
+        values = []
+        if cluster.actor is not None:
+            values.append(_seen_key(region, "actor", cluster.actor.name))
+        if cluster.weapon is not None and cluster.weapon.category != "unknown":
+            values.append(_seen_key(region, "weapon", cluster.weapon.category))
+        for key in placed["seen"] if placed else ():
+            if key not in values:
+                self._unsee(key, cluster_id)
+        when = event_time_of(cluster).isoformat()
+        for key in values:
+            entries = dict(self.stores.seen.get(key) or {})
+            if entries.get(cluster_id) != when:
+                entries[cluster_id] = when
+                self.stores.seen[key] = dict(sorted(entries.items()))
+        return values
+
+    def _close(self, keys: Iterable[str], now: datetime) -> list[Alert]:
+        alerts = []
+        for key in keys:
+            state = self._state(key)
+            if state is None:
+                continue
+            closed = state.derive(closed=True)
+            self._put_state(key, closed)
+            found = findings(self.config.rules, closed, self, on_close_only=True)
+            alerts.extend(self._publishable(found, closed, now))
+        return alerts
+
+    def _open_windows(self, owns: Callable[[str], bool] | None = None) -> list[_Held]:
+        # Read from the stored JSON without building states: ticks visit every window.
+        held = []
+        for key in list(self.stores.windows.keys()):
+            if owns is not None and not owns(_region_of_key(key)):
+                continue
+            data = self.stores.windows[key]
+            if isinstance(data, WindowState):
+                data = data.to_json()
+            if not data["closed"]:
+                held.append(_Held(key, data["kind"], datetime.fromisoformat(data["end"])))
+        # Deterministic: by window end, then key, whatever the store's iteration order.
+        return sorted(held, key=lambda item: (item.end, item.key))
+
+    def on_tick(self, now: datetime, owns: Callable[[str], bool] | None = None) -> list[Alert]:
+        """Close the windows due (by event clock, or wall clock when idle); expire old state.
+
+        Closing rules (spike) are judged on the windows that close. Expired windows, alerts,
+        placements, novelty entries and clusters are forgotten. ``owns(region)`` limits the
+        tick to some regions: a worker ticking one partition touches that partition's keys.
+        """
+        now = as_utc(now)
+        watermark = self.watermark()
+        due = close_due(self._open_windows(owns), watermark, now, self.config.windows)
+        alerts = self._close([item.key for item in due], now)
+        self._expire(watermark, owns)
+        return alerts
+
+    def flush(self) -> list[Alert]:
+        """Close every open window now (end of a replay): the closing rules run on all of them."""
+        return self._close([item.key for item in self._open_windows()], self.now())
+
+    def _expire(self, watermark: Watermark, owns: Callable[[str], bool] | None = None) -> None:
+        clock = watermark.max_event_time
+        if clock is None:
+            return
+        clock = as_utc(clock)
+
+        def mine(key: str) -> bool:
+            return owns is None or owns(_region_of_key(key))
+
+        windows = self.config.windows
+        for key in list(self.stores.windows.keys()):
+            if not mine(key):
+                continue
+            data = self.stores.windows[key]
+            if isinstance(data, WindowState):
+                data = data.to_json()
+            try:
+                retention = windows.spec(data["kind"]).retention
+            except KeyError:
+                retention = timedelta(0)  # a kind no longer configured: nothing will read it
+            end = _Held(key, data["kind"], datetime.fromisoformat(data["end"]))
+            if expired(end, retention, watermark):
+                self._drop_state(key)
+        self.ledger.prune(clock, owns)
+        for key, placed in list(self.stores.placements.items()):
+            if mine(placed["region"]) and datetime.fromisoformat(placed["expires_at"]) <= clock:
+                del self.stores.placements[key]
+        lookbacks = [rule.lookback for rule in self.config.rules if isinstance(rule, NoveltyRule)]
+        horizon = clock - max(lookbacks, default=timedelta(0))
+        for key, entries in list(self.stores.seen.items()):
+            if not mine(key):
+                continue
+            kept = {
+                cid: when
+                for cid, when in entries.items()
+                if datetime.fromisoformat(when) >= horizon
+            }
+            if not kept:
+                del self.stores.seen[key]
+            elif len(kept) != len(entries):
+                self.stores.seen[key] = kept
+        cutoff = (clock - self.config.corroboration.cluster_retention).date().isoformat()
+        for key, ids in list(self.stores.index.items()):
+            if key.rsplit("|", 1)[1] >= cutoff or not mine(key):
+                continue
+            for cluster_id in ids:
+                cluster = self._cluster(cluster_id)
+                for source in (cluster.sources or []) if cluster else []:
+                    self.stores.reports.pop(source.incident_id, None)
+                self.stores.clusters.pop(cluster_id, None)
+                self._parsed.pop(cluster_id, None)
+            del self.stores.index[key]
+
+    # -- replay --------------------------------------------------------------------------------
+
+    def _alert_messages(self, alerts: Iterable[Alert]) -> Iterator[Message]:
+        for alert in alerts:
+            yield self.topics.alerts, alert.region, alert
+            yield self.topics.alerts_for(alert.severity), alert.region, alert
+
+    def replay(
+        self, articles: Iterable[Article], extract: Callable[[Article], list[Incident]]
+    ) -> Iterator[Message]:
+        """Run the flow offline: ``(topic, key, value)`` in the order the worker publishes them.
+
+        Articles are taken in the order given (as pushed); an article id seen before is skipped.
+        The clock follows the stream: before each article it moves to the article's
+        ``published_at`` (never back) and the windows due by then close; a final flush closes
+        the rest. Deterministic for a given input.
+        """
+        done: set[str] = set()
+        for article in articles:
+            if article.id in done:
+                continue
+            done.add(article.id)
+            moment = as_utc(article.published_at) if article.published_at else None
+            if moment is not None and (self._stream_now is None or moment > self._stream_now):
+                self._stream_now = moment
+                yield from self._alert_messages(self.on_tick(moment))
+            for incident in extract(article):
+                for cluster in self.on_incident(incident):
+                    yield from self._cluster_messages(cluster)
+        yield from self._alert_messages(self.flush())
+
+    def _cluster_messages(self, cluster: Incident) -> Iterator[Message]:
+        yield self.topics.incidents, region_of(cluster), cluster
+        alerts, lates = self.on_cluster(cluster)
+        for late in lates:
+            yield self.topics.late, late.region, late
+        yield from self._alert_messages(alerts)
+
+
+class _Held(NamedTuple):
+    """A stored window as ticks see it: key, kind and end, read without loading the state."""
+
+    key: str
+    kind: str
+    end: datetime
+
+
+def _seen_key(region: str, field: str, value: str) -> str:
+    return f"{region}|{field}|{value}"
+
+
+def _region_of_key(key: str) -> str:
+    # Window, novelty and index keys all start with the region: "IQ.07|...".
+    return key.split("|", 1)[0]
