@@ -146,6 +146,8 @@ def follow(
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap.split(","),
             enable_auto_commit=False,
+            # Workers write in transactions (exactly-once): never show aborted records.
+            isolation_level="read_committed",
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
             **client_security_kwargs(),
         )

@@ -44,6 +44,12 @@ class Topics:
         """Severity topic, e.g. ``alerts.high``."""
         return f"{self.alerts}.{severity}"
 
+    @classmethod
+    def with_prefix(cls, prefix: str) -> Topics:
+        """Every name with ``prefix`` in front (one cluster, several independent deployments)."""
+        base = cls()
+        return cls(**{name: prefix + getattr(base, name) for name in base.__dataclass_fields__})
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -57,6 +63,7 @@ class Settings:
     replication_factor: int = 1
     web_port: int = 6066
     tick_seconds: float = 5.0
+    processing_guarantee: str = "exactly_once"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -65,12 +72,14 @@ class Settings:
         port = env.get("INCIDENT_KAFKA_PORT", "9092")
         return cls(
             bootstrap=env.get("KAFKA_BOOTSTRAP", f"127.0.0.1:{port}"),
+            topics=Topics.with_prefix(env.get("INCIDENT_TOPIC_PREFIX", "")),
             max_article_bytes=int(env.get("INCIDENT_MAX_ARTICLE_BYTES", "1000000")),
             app_id=env.get("INCIDENT_APP_ID", "incident-monitor"),
             partitions=int(env.get("INCIDENT_PARTITIONS", "1")),
             replication_factor=int(env.get("INCIDENT_REPLICATION_FACTOR", "1")),
             web_port=int(env.get("INCIDENT_WEB_PORT", "6066")),
             tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", "5")),
+            processing_guarantee=env.get("INCIDENT_PROCESSING_GUARANTEE", "exactly_once"),
         )
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -65,3 +71,82 @@ def broker_config(_local_broker: BrokerConfig | None) -> BrokerConfig:
     if _local_broker is None:
         pytest.skip("KAFKA_BOOTSTRAP points at an external cluster; this test manages a local one")
     return _local_broker
+
+
+class Worker:
+    """An ``incident-monitor worker`` process with its own web port, state folder and log."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env = env
+        self.port = int(env["INCIDENT_WEB_PORT"])
+        self.log_path = folder / "worker.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 90.0) -> Worker:
+        """Launch and wait until ``/metrics`` answers."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams", "worker", "--loglevel", "info"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.metrics()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("worker did not start:\n" + self.log_path.read_text()[-5000:])
+                time.sleep(0.5)
+
+    def metrics(self) -> str:
+        """The worker's ``/metrics`` text."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return str(resp.read().decode("utf-8"))
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no offset commit, no flush."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it hangs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture()
+def worker_factory(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Make workers on a topic namespace of this test's own (several share it like a group)."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    made: list[Worker] = []
+
+    def make(**extra: str) -> Worker:
+        folder = tmp_path / f"worker{len(made)}"
+        folder.mkdir()
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "INCIDENT_TOPIC_PREFIX": prefix,
+            "INCIDENT_APP_ID": f"{prefix}incident-monitor",
+            "INCIDENT_WEB_PORT": str(free_ports(1)[0]),
+            "INCIDENT_VAR_DIR": str(folder),
+            "INCIDENT_TICK_SECONDS": "1",
+            **extra,
+        }
+        worker = Worker(env, folder)
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.stop()

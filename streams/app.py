@@ -1,0 +1,156 @@
+"""The whole flow, top to bottom: the Faust app, its topics, tables and agents."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable
+from datetime import UTC, datetime
+
+import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+
+from streams.extract.engine import get_extractor
+from streams.ingest import RejectedInput, dead_letter, parse_article
+from streams.metrics import Metrics
+from streams.pipeline import Pipeline
+from streams.records import Alert, DeadLetter, Incident
+from streams.settings import Settings, faust_broker_credentials
+from streams.windows import LateIncident
+
+settings = Settings.from_env()
+metrics = Metrics.create()
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
+    broker_credentials=faust_broker_credentials(),
+    store="memory://",  # rebuilt from the changelog topics at start
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication_factor,
+    web_port=settings.web_port,
+    web_host="127.0.0.1",
+    consumer_auto_offset_reset="earliest",
+    processing_guarantee=settings.processing_guarantee,
+    table_cleanup_interval=3600.0,  # windows are our own (streams/windows.py), not Faust's
+)
+setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
+
+# --- Topics ---------------------------------------------------------------------------------
+# internal=True only makes Faust declare (create) each topic at start, with our partitions:
+# a consumer subscribed to a topic that does not exist yet would ignore it.
+# Raw bytes in: validation is ours, so anything unreadable reaches the DLQ with its reason.
+articles_topic = app.topic(
+    settings.topics.articles,
+    key_type=bytes,
+    value_type=bytes,
+    value_serializer="raw",
+    internal=True,
+)
+dlq_topic = app.topic(settings.topics.dlq, key_type=str, value_type=DeadLetter, internal=True)
+# Extracted reports re-keyed by region, so one region's state lives in one partition.
+reports_topic = app.topic(settings.topics.reports, key_type=str, value_type=Incident, internal=True)
+incidents_topic = app.topic(
+    settings.topics.incidents, key_type=str, value_type=Incident, internal=True
+)
+late_topic = app.topic(settings.topics.late, key_type=str, value_type=LateIncident, internal=True)
+alerts_topic = app.topic(settings.topics.alerts, key_type=str, value_type=Alert, internal=True)
+severity_topics = {
+    s: app.topic(settings.topics.alerts_for(s), key_type=str, value_type=Alert, internal=True)
+    for s in ("high", "medium", "low")
+}
+ticks_topic = app.topic(settings.topics.ticks, key_type=str, value_type=str, internal=True)
+
+# --- Tables (changelog-backed: a restarted worker resumes with the same state) -------------
+article_seen = app.Table("article_seen", default=None, key_type=str, value_type=str)
+region_state = app.Table("region_state", default=None, key_type=str)
+
+pipeline = Pipeline(store=region_state, topics=settings.topics)
+extractor = get_extractor()
+
+
+# --- Agents -----------------------------------------------------------------------------------
+@app.agent(articles_topic)
+async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
+    """Validate each article (bad input -> DLQ), skip repeats, extract incidents, key by region."""
+    async for event in stream.events():  # type: ignore[attr-defined]
+        msg = event.message
+        produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
+        key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else None
+        try:
+            article = parse_article(
+                event.value, max_bytes=settings.max_article_bytes, produced_at=produced_at
+            )
+        except RejectedInput as error:
+            metrics.articles_rejected.labels(reason=error.reason).inc()
+            letter = dead_letter(
+                event.value,
+                error,
+                key=key,
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+            )
+            await dlq_topic.send(key=key, value=letter)
+            continue
+        metrics.articles_consumed.inc()
+        if article_seen.get(article.id) is not None:
+            metrics.articles_duplicate.inc()
+            continue
+        article_seen[article.id] = produced_at.isoformat()
+        started = time.perf_counter()
+        incidents = extractor.extract(article, now=datetime.now(UTC))
+        metrics.extraction_seconds.observe(time.perf_counter() - started)
+        for incident in incidents:
+            metrics.count_incident(incident)
+            await reports_topic.send(key=pipeline.region_key(incident), value=incident)
+
+
+@app.agent(reports_topic)
+async def corroborate_and_alert(stream: AsyncIterable[Incident]) -> None:
+    """Merge reports into clusters, fold clusters into event-time windows, evaluate alert rules."""
+    async for report in stream:
+        for cluster in pipeline.on_incident(report):
+            await publish_cluster(cluster, report.produced_at)
+            alerts, late = pipeline.on_cluster(cluster)
+            for record in late:
+                metrics.late_incidents.labels(window="expired").inc()
+                await late_topic.send(key=record.region, value=record)
+            await publish_alerts(alerts, report.produced_at)
+
+
+@app.agent(ticks_topic)
+async def close_windows(ticks: AsyncIterable[str]) -> None:
+    """Close windows on wall-clock time too, so a quiet region's window still closes."""
+    async for tick in ticks:
+        await publish_alerts(pipeline.on_tick(datetime.fromisoformat(tick)), None)
+        metrics.table_keys.labels(table="region_state").set(len(region_state))
+
+
+@app.timer(interval=settings.tick_seconds)
+async def send_tick() -> None:
+    """Table writes need a stream event, so the clock speaks through the ticks topic."""
+    await ticks_topic.send(key="tick", value=datetime.now(UTC).isoformat())
+
+
+async def publish_cluster(cluster: Incident, produced_at: datetime | None) -> None:
+    """A new or revised cluster on ``incidents``; subscribers replace by ``cluster_id``."""
+    await incidents_topic.send(key=pipeline.region_key(cluster), value=cluster)
+    metrics.clusters_published.inc()
+    if produced_at is not None:
+        metrics.article_to_incident_seconds.observe(_age(produced_at))
+
+
+async def publish_alerts(alerts: list[Alert], produced_at: datetime | None) -> None:
+    """Every alert on ``alerts`` and on its severity topic; ``produced_at`` is the trigger's."""
+    for alert in alerts:
+        if produced_at is not None:
+            alert.produced_at = produced_at
+        await alerts_topic.send(key=alert.region, value=alert)
+        await severity_topics[alert.severity].send(key=alert.region, value=alert)
+        metrics.count_alert(alert)
+        if produced_at is not None:
+            metrics.article_to_alert_seconds.observe(_age(produced_at))
+
+
+def _age(produced_at: datetime) -> float:
+    return max(0.0, (datetime.now(UTC) - produced_at).total_seconds())

@@ -1,0 +1,112 @@
+"""The agents of streams/app.py driven in process with Faust's test_context (no broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.records import Alert, DeadLetter, Incident
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@dataclass
+class Sent:
+    """What the agents sent, per topic name."""
+
+    records: dict[str, list[tuple[Any, Any]]] = field(default_factory=dict)
+
+    def values(self, topic: str) -> list[Any]:
+        return [v for _, v in self.records.get(topic, [])]
+
+
+@pytest.fixture()
+def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
+    from streams import app as flow
+    from streams.pipeline import Pipeline
+
+    flow.app.finalize()
+    flow.app.flow_control.resume()
+    # Each test starts from empty tables, as a worker on fresh topics would.
+    flow.article_seen.data.clear()
+    flow.region_state.data.clear()
+    monkeypatch.setattr(flow, "pipeline", Pipeline(store=flow.region_state))
+    sent = Sent()
+    topics = [
+        flow.dlq_topic,
+        flow.reports_topic,
+        flow.incidents_topic,
+        flow.late_topic,
+        flow.alerts_topic,
+        *flow.severity_topics.values(),
+    ]
+    for topic in topics:
+
+        async def send(
+            *, key: Any = None, value: Any = None, _name: str = topic.get_topic_name()
+        ) -> None:
+            sent.records.setdefault(_name, []).append((key, value))
+
+        monkeypatch.setattr(topic, "send", send)
+    yield flow, sent
+
+
+def seed_bytes() -> list[bytes]:
+    return [orjson.dumps(orjson.loads(p.read_bytes())) for p in sorted(SEEDS.glob("*.json"))]
+
+
+async def test_malformed_message_is_dead_lettered_and_next_article_still_processed(
+    flow: tuple[ModuleType, Sent],
+) -> None:
+    module, sent = flow
+    async with module.extract_incidents.test_context() as agent:
+        await agent.put(b'{"id": "broken", "body": ', key=b"broken")
+        await agent.put(seed_bytes()[1], key=b"003_22300b7c73ae127c")
+    letters = sent.values("articles.dlq")
+    assert len(letters) == 1
+    assert isinstance(letters[0], DeadLetter)
+    assert letters[0].reason == "not_json"
+    assert letters[0].raw == '{"id": "broken", "body": '
+    reports = sent.values("incidents.reports")
+    assert reports and all(isinstance(r, Incident) for r in reports)
+    assert {r.article_id for r in reports} == {"003_22300b7c73ae127c"}
+
+
+async def test_same_article_id_twice_is_processed_once(flow: tuple[ModuleType, Sent]) -> None:
+    module, sent = flow
+    article = seed_bytes()[1]
+    async with module.extract_incidents.test_context() as agent:
+        await agent.put(article, key=b"003_22300b7c73ae127c")
+        first = len(sent.values("incidents.reports"))
+        await agent.put(article, key=b"003_22300b7c73ae127c")
+    assert first > 0
+    assert len(sent.values("incidents.reports")) == first
+    assert (
+        module.metrics.registry.get_sample_value("incident_monitor_articles_duplicate_total") >= 1
+    )
+
+
+async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent]) -> None:
+    module, sent = flow
+    async with module.extract_incidents.test_context() as agent:
+        for raw in seed_bytes():
+            await agent.put(raw, key=orjson.loads(raw)["id"].encode())
+    reports = sent.values("incidents.reports")
+    async with module.corroborate_and_alert.test_context() as agent:
+        for report in reports:
+            await agent.put(report, key=module.pipeline.region_key(report))
+    clusters = sent.values("incidents")
+    assert clusters and all(c.cluster_id and c.sources for c in clusters)
+    erbil = [c for c in clusters if c.location and c.location.canonical in ("Erbil", "Arbil")]
+    assert erbil, "the Erbil rocket attack is reported in both seeds"
+    assert max(len(c.sources or []) for c in erbil) == 2
+    alerts = sent.values("alerts")
+    assert alerts and all(isinstance(a, Alert) for a in alerts)
+    for a in alerts:
+        assert a in sent.values(f"alerts.{a.severity}")
