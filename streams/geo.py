@@ -1099,6 +1099,15 @@ _CALENDAR = frozenset(
 class Gazetteer:
     """Finds place mentions and resolves them to countries, regions, places and landmarks.
 
+    Output conventions (``Location``): ``region_id`` is "CC.ADMIN1CODE" with GeoNames admin1
+    codes ("IQ.07"), the ISO 3166-2 code for the Kurdistan Region ("IQ.KR"), and the bare
+    country code ("IQ") for a country-level place; ``admin1`` is the region's English name in
+    common news spelling from config/gazetteer/admin1.yaml ("Erbil", "Nineveh", "Salah
+    al-Din"; GeoNames' own name elsewhere, cleaned of "Muhafazat"/"Governorate");
+    ``canonical`` is the GeoNames name without diacritics or the supplement's spelling;
+    ``geonameid`` is None for admin1 regions and supplement landmarks (their parent city is
+    ``Place.parent``).
+
     >>> gaz = get_gazetteer()
     >>> [m.text for m in gaz.find("سقطت صواريخ على مطار أربيل", "ar")]
     ['مطار أربيل']
@@ -1513,16 +1522,14 @@ def _rank(resolved: list[ResolvedPlace], weights: Mapping[str, float]) -> list[R
     admin_countries = {
         c.country_code for r in resolved for c in r.mention.candidates if c.precision == "admin1"
     }
+    # Regions named by mentions that read as regions, per listing group and position.
+    by_group: defaultdict[int, list[tuple[int, set[str | None]]]] = defaultdict(list)
+    for r in resolved:
+        if r.mention.region_like or r.place.precision == "admin1":
+            regions = {c.region_id for c in r.mention.candidates if c.precision == "admin1"}
+            by_group[r.mention.group].append((r.mention.start, regions))
     named: list[set[str | None]] = [
-        {
-            c.region_id
-            for other in resolved
-            if other.mention.group == r.mention.group
-            and other.mention.start > r.mention.start
-            and (other.mention.region_like or other.place.precision == "admin1")
-            for c in other.mention.candidates
-            if c.precision == "admin1"
-        }
+        set().union(*(regs for start, regs in by_group[r.mention.group] if start > r.mention.start))
         for r in resolved
     ]
 
