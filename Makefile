@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration clean
+.PHONY: setup system demo test lint unit integration clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(VENV)/.installed: pyproject.toml
 # Python packages, then the Kafka jars (resolved from Maven Central into .cache/).
 setup: $(VENV)/.installed
 	$(BIN)/python -c "from streams.broker import ensure_jars; ensure_jars()"
+
+# Debian packages the tests use: the real Prometheus server and promtool.
+system:
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends prometheus; \
+	fi
 
 demo: setup
 	$(BIN)/incident-monitor demo
@@ -26,10 +34,10 @@ lint: setup
 unit: setup
 	$(BIN)/pytest -m "not integration"
 
-integration: setup
+integration: system setup
 	$(BIN)/pytest -m integration
 
-test: lint
+test: system lint
 	$(BIN)/pytest
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.records import Alert, DeadLetter, Incident
 from streams.settings import Settings, faust_broker_credentials
+from streams.sink import SinkLedger
 from streams.windows import LateIncident
 
 settings = Settings.from_env()
@@ -31,6 +33,8 @@ app = faust.App(
     web_host="127.0.0.1",
     consumer_auto_offset_reset="earliest",
     processing_guarantee=settings.processing_guarantee,
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     table_cleanup_interval=3600.0,  # windows are our own (streams/windows.py), not Faust's
 )
 setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
@@ -66,6 +70,8 @@ region_state = app.Table("region_state", default=None, key_type=str)
 
 pipeline = Pipeline(store=region_state, topics=settings.topics)
 extractor = get_extractor()
+# Output topics are written outside Faust's transactions: de-duplicate by record identity.
+sink_ledger = SinkLedger()
 
 
 # --- Agents -----------------------------------------------------------------------------------
@@ -90,7 +96,7 @@ async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
                 partition=msg.partition,
                 offset=msg.offset,
             )
-            await dlq_topic.send(key=key, value=letter)
+            await emit(dlq_topic, key, letter)
             continue
         metrics.articles_consumed.inc()
         if article_seen.get(article.id) is not None:
@@ -114,7 +120,7 @@ async def corroborate_and_alert(stream: AsyncIterable[Incident]) -> None:
             alerts, late = pipeline.on_cluster(cluster)
             for record in late:
                 metrics.late_incidents.labels(window="expired").inc()
-                await late_topic.send(key=record.region, value=record)
+                await emit(late_topic, record.region, record)
             await publish_alerts(alerts, report.produced_at)
 
 
@@ -126,6 +132,17 @@ async def close_windows(ticks: AsyncIterable[str]) -> None:
         metrics.table_keys.labels(table="region_state").set(len(region_state))
 
 
+@app.task
+async def seed_sink_ledger() -> None:
+    """Learn what the output topics already hold before publishing anything."""
+    outputs = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
+    names = [t.get_topic_name() for t in outputs]
+    await asyncio.get_running_loop().run_in_executor(
+        None, sink_ledger.seed, settings.bootstrap, names
+    )
+    sink_ledger.ready.set()
+
+
 @app.timer(interval=settings.tick_seconds)
 async def send_tick() -> None:
     """Table writes need a stream event, so the clock speaks through the ticks topic."""
@@ -134,7 +151,8 @@ async def send_tick() -> None:
 
 async def publish_cluster(cluster: Incident, produced_at: datetime | None) -> None:
     """A new or revised cluster on ``incidents``; subscribers replace by ``cluster_id``."""
-    await incidents_topic.send(key=pipeline.region_key(cluster), value=cluster)
+    if not await emit(incidents_topic, pipeline.region_key(cluster), cluster):
+        return
     metrics.clusters_published.inc()
     if produced_at is not None:
         metrics.article_to_incident_seconds.observe(_age(produced_at))
@@ -145,11 +163,22 @@ async def publish_alerts(alerts: list[Alert], produced_at: datetime | None) -> N
     for alert in alerts:
         if produced_at is not None:
             alert.produced_at = produced_at
-        await alerts_topic.send(key=alert.region, value=alert)
-        await severity_topics[alert.severity].send(key=alert.region, value=alert)
+        if not await emit(alerts_topic, alert.region, alert):
+            continue
+        await emit(severity_topics[alert.severity], alert.region, alert)
         metrics.count_alert(alert)
         if produced_at is not None:
             metrics.article_to_alert_seconds.observe(_age(produced_at))
+
+
+async def emit(topic: faust.TopicT, key: str | None, value: faust.Record) -> bool:
+    """Send unless this very record already went out on ``topic``; True when sent."""
+    await sink_ledger.ready.wait()
+    if not sink_ledger.first_time(topic.get_topic_name(), value.dumps()):
+        metrics.duplicates_suppressed.labels(topic=topic.get_topic_name()).inc()
+        return False
+    await topic.send(key=key, value=value)
+    return True
 
 
 def _age(produced_at: datetime) -> float:

@@ -31,6 +31,7 @@ class Metrics:
     article_to_incident_seconds: Histogram
     article_to_alert_seconds: Histogram
     table_keys: Gauge
+    duplicates_suppressed: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -102,6 +103,12 @@ class Metrics:
             ),
             table_keys=Gauge(
                 f"{p}_table_keys", "Keys held in each state table", ["table"], registry=reg
+            ),
+            duplicates_suppressed=Counter(
+                f"{p}_duplicates_suppressed",
+                "Output records not re-published after a restart (already on the topic)",
+                ["topic"],
+                registry=reg,
             ),
         )
 

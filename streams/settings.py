@@ -64,6 +64,8 @@ class Settings:
     web_port: int = 6066
     tick_seconds: float = 5.0
     processing_guarantee: str = "exactly_once"
+    # How long the group waits for a silent worker before handing its partitions on.
+    session_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +82,7 @@ class Settings:
             web_port=int(env.get("INCIDENT_WEB_PORT", "6066")),
             tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", "5")),
             processing_guarantee=env.get("INCIDENT_PROCESSING_GUARANTEE", "exactly_once"),
+            session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", "30")),
         )
 
 

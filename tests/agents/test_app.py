@@ -30,6 +30,7 @@ class Sent:
 def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     from streams import app as flow
     from streams.pipeline import Pipeline
+    from streams.sink import SinkLedger
 
     flow.app.finalize()
     flow.app.flow_control.resume()
@@ -37,6 +38,10 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     flow.article_seen.data.clear()
     flow.region_state.data.clear()
     monkeypatch.setattr(flow, "pipeline", Pipeline(store=flow.region_state))
+    # No broker here: the output topics start empty.
+    ledger = SinkLedger()
+    ledger.ready.set()
+    monkeypatch.setattr(flow, "sink_ledger", ledger)
     sent = Sent()
     topics = [
         flow.dlq_topic,
