@@ -6,15 +6,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterable
 from datetime import UTC, datetime
+from functools import partial
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
-from streams.records import Alert, DeadLetter, Incident
+from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
 from streams.settings import Settings, faust_broker_credentials
 from streams.sink import SinkLedger
 from streams.windows import LateIncident
@@ -52,7 +54,9 @@ articles_topic = app.topic(
 )
 dlq_topic = app.topic(settings.topics.dlq, key_type=str, value_type=DeadLetter, internal=True)
 # Extracted reports re-keyed by region, so one region's state lives in one partition.
-reports_topic = app.topic(settings.topics.reports, key_type=str, value_type=Incident, internal=True)
+reports_topic = app.topic(
+    settings.topics.reports, key_type=str, value_type=RegionWork, internal=True
+)
 incidents_topic = app.topic(
     settings.topics.incidents, key_type=str, value_type=Incident, internal=True
 )
@@ -62,7 +66,6 @@ severity_topics = {
     s: app.topic(settings.topics.alerts_for(s), key_type=str, value_type=Alert, internal=True)
     for s in ("high", "medium", "low")
 }
-ticks_topic = app.topic(settings.topics.ticks, key_type=str, value_type=str, internal=True)
 
 # --- Tables (changelog-backed: a restarted worker resumes with the same state) -------------
 article_seen = app.Table("article_seen", default=None, key_type=str, value_type=str)
@@ -87,34 +90,41 @@ async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
                 event.value, max_bytes=settings.max_article_bytes, produced_at=produced_at
             )
         except RejectedInput as error:
-            metrics.articles_rejected.labels(reason=error.reason).inc()
-            letter = dead_letter(
-                event.value,
-                error,
-                key=key,
-                topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-            )
-            await emit(dlq_topic, key, letter)
+            await reject(event, key, error)
             continue
         metrics.articles_consumed.inc()
         if article_seen.get(article.id) is not None:
             metrics.articles_duplicate.inc()
             continue
-        article_seen[article.id] = produced_at.isoformat()
         started = time.perf_counter()
-        incidents = extractor.extract(article, now=datetime.now(UTC))
+        try:
+            incidents = extract_or_reject(article)
+        except RejectedInput as error:
+            await reject(event, key, error)
+            continue
         metrics.extraction_seconds.observe(time.perf_counter() - started)
+        article_seen[article.id] = produced_at.isoformat()
         for incident in incidents:
             metrics.count_incident(incident)
-            await reports_topic.send(key=pipeline.region_key(incident), value=incident)
+            await reports_topic.send(
+                key=pipeline.region_key(incident), value=RegionWork(report=incident)
+            )
 
 
 @app.agent(reports_topic)
-async def corroborate_and_alert(stream: AsyncIterable[Incident]) -> None:
+async def corroborate_and_alert(stream: AsyncIterable[faust.types.EventT]) -> None:
     """Merge reports into clusters, fold clusters into event-time windows, evaluate alert rules."""
-    async for report in stream:
+    async for event in stream.events():  # type: ignore[attr-defined]
+        work: RegionWork = event.value
+        if work.tick is not None:
+            # Close windows on wall-clock time too, so a quiet region's window still closes.
+            alerts = pipeline.on_tick(work.tick, owns=partial(owns, event.message.partition))
+            await publish_alerts(alerts, None)
+            metrics.table_keys.labels(table="region_state").set(len(region_state))
+            continue
+        report = work.report
+        if report is None:
+            continue
         for cluster in pipeline.on_incident(report):
             await publish_cluster(cluster, report.produced_at)
             alerts, late = pipeline.on_cluster(cluster)
@@ -122,14 +132,6 @@ async def corroborate_and_alert(stream: AsyncIterable[Incident]) -> None:
                 metrics.late_incidents.labels(window="expired").inc()
                 await emit(late_topic, record.region, record)
             await publish_alerts(alerts, report.produced_at)
-
-
-@app.agent(ticks_topic)
-async def close_windows(ticks: AsyncIterable[str]) -> None:
-    """Close windows on wall-clock time too, so a quiet region's window still closes."""
-    async for tick in ticks:
-        await publish_alerts(pipeline.on_tick(datetime.fromisoformat(tick)), None)
-        metrics.table_keys.labels(table="region_state").set(len(region_state))
 
 
 @app.task
@@ -144,9 +146,36 @@ async def seed_sink_ledger() -> None:
 
 
 @app.timer(interval=settings.tick_seconds)
-async def send_tick() -> None:
-    """Table writes need a stream event, so the clock speaks through the ticks topic."""
-    await ticks_topic.send(key="tick", value=datetime.now(UTC).isoformat())
+async def send_ticks() -> None:
+    """Table writes need a stream event, so the clock speaks through every reports partition."""
+    tick = RegionWork(tick=datetime.now(UTC))
+    for partition in range(settings.partitions):
+        await reports_topic.send(key="tick", value=tick, partition=partition)
+
+
+def owns(partition: int, region: str) -> bool:
+    """Whether ``region``'s reports land on ``partition`` (the producer's default partitioner)."""
+    partitions = list(range(settings.partitions))
+    return int(DefaultPartitioner()(region.encode("utf-8"), partitions, partitions)) == partition
+
+
+async def reject(event: faust.types.EventT, key: str | None, error: RejectedInput) -> None:
+    """The message, whole, to the dead-letter topic with its reason; the stream goes on."""
+    metrics.articles_rejected.labels(reason=error.reason).inc()
+    msg = event.message
+    letter = dead_letter(
+        event.value, error, key=key, topic=msg.topic, partition=msg.partition, offset=msg.offset
+    )
+    await emit(dlq_topic, key, letter)
+
+
+def extract_or_reject(article: Article) -> list[Incident]:
+    """Extract; an extractor failure rejects the article (DLQ) instead of stopping the agent."""
+    try:
+        return extractor.extract(article, now=datetime.now(UTC))
+    except Exception as exc:  # the article is kept whole on the DLQ with the reason
+        metrics.extraction_errors.inc()
+        raise RejectedInput("extraction_error", f"{type(exc).__name__}: {exc}"[:500]) from exc
 
 
 async def publish_cluster(cluster: Incident, produced_at: datetime | None) -> None:

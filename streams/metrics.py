@@ -32,6 +32,7 @@ class Metrics:
     article_to_alert_seconds: Histogram
     table_keys: Gauge
     duplicates_suppressed: Counter
+    extraction_errors: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -103,6 +104,11 @@ class Metrics:
             ),
             table_keys=Gauge(
                 f"{p}_table_keys", "Keys held in each state table", ["table"], registry=reg
+            ),
+            extraction_errors=Counter(
+                f"{p}_extraction_errors",
+                "Articles the extractor failed on (sent to the dead-letter topic)",
+                registry=reg,
             ),
             duplicates_suppressed=Counter(
                 f"{p}_duplicates_suppressed",

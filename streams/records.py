@@ -127,6 +127,17 @@ class Incident(_Record):
     sources: list[Source] | None = None
 
 
+class RegionWork(_Record):
+    """Internal: a report to corroborate, or a clock tick, on the region-keyed topic.
+
+    Ticks travel with the reports so that each partition closes its own regions' windows,
+    in order with its reports, inside a stream event (Faust writes tables only there).
+    """
+
+    report: Incident | None = None
+    tick: datetime | None = None
+
+
 class WindowRange(_Record):
     """An event-time window: its kind (e.g. tumbling_1h), start and end (end exclusive)."""
 

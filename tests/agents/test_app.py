@@ -78,7 +78,7 @@ async def test_malformed_message_is_dead_lettered_and_next_article_still_process
     assert isinstance(letters[0], DeadLetter)
     assert letters[0].reason == "not_json"
     assert letters[0].raw == '{"id": "broken", "body": '
-    reports = sent.values("incidents.reports")
+    reports = [w.report for w in sent.values("incidents.reports")]
     assert reports and all(isinstance(r, Incident) for r in reports)
     assert {r.article_id for r in reports} == {"003_22300b7c73ae127c"}
 
@@ -102,10 +102,10 @@ async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent])
     async with module.extract_incidents.test_context() as agent:
         for raw in seed_bytes():
             await agent.put(raw, key=orjson.loads(raw)["id"].encode())
-    reports = sent.values("incidents.reports")
+    work = sent.values("incidents.reports")
     async with module.corroborate_and_alert.test_context() as agent:
-        for report in reports:
-            await agent.put(report, key=module.pipeline.region_key(report))
+        for item in work:
+            await agent.put(item, key=module.pipeline.region_key(item.report))
     clusters = sent.values("incidents")
     assert clusters and all(c.cluster_id and c.sources for c in clusters)
     erbil = [c for c in clusters if c.location and c.location.canonical in ("Erbil", "Arbil")]
@@ -115,3 +115,26 @@ async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent])
     assert alerts and all(isinstance(a, Alert) for a in alerts)
     for a in alerts:
         assert a in sent.values(f"alerts.{a.severity}")
+
+
+async def test_extractor_failure_dead_letters_the_article_and_the_stream_goes_on(
+    flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, sent = flow
+    real = module.extractor.extract
+
+    def fragile(article: Any, *, now: Any = None) -> Any:
+        if article.id == "poison":
+            raise ValueError("cannot read this one")
+        return real(article, now=now)
+
+    monkeypatch.setattr(module.extractor, "extract", fragile)
+    poison = orjson.dumps({"id": "poison", "body": "قصف مدفعي على بلدة"})
+    async with module.extract_incidents.test_context() as agent:
+        await agent.put(poison, key=b"poison")
+        await agent.put(seed_bytes()[1], key=b"003_22300b7c73ae127c")
+    letters = sent.values("articles.dlq")
+    assert [(d.reason, d.key) for d in letters] == [("extraction_error", "poison")]
+    assert "cannot read this one" in letters[0].detail
+    assert orjson.loads(letters[0].raw)["id"] == "poison"
+    assert sent.values("incidents.reports"), "the next article was still processed"

@@ -94,7 +94,7 @@ def test_rendered_config_scrapes_the_given_workers_with_absolute_rule_files() ->
         ("IncidentMonitorDeadLetterRate", "incident_monitor_articles_rejected_total"),
         ("IncidentMonitorNoArticles", "incident_monitor_articles_consumed_total"),
         ("IncidentMonitorMetricsAbsent", "absent(incident_monitor_articles_consumed_total"),
-        ("IncidentMonitorExtractionErrors", "incident_monitor:articles_unextracted:total"),
+        ("IncidentMonitorExtractionErrors", "incident_monitor_extraction_errors_total"),
         ("IncidentMonitorWorkerDown", "up{"),
         ("IncidentMonitorAlertLatencyHigh", "incident_monitor_article_to_alert_seconds_bucket"),
     ],
