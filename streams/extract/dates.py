@@ -24,6 +24,8 @@ __all__ = ["EventDate", "find_event_date", "load_date_lexicon", "month_words"]
 LANGUAGES = ("ar", "en")
 # An event more than this many days before publication is reported as historical.
 HISTORICAL_AFTER_DAYS = 7
+# An "N units ago" expression reaching back this many days or more reports an earlier event.
+AGO_HISTORICAL_DAYS = 2
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _PRECISIONS = ("day", "week", "month", "unknown")
 _UNITS = ("hour", "day", "week", "month", "year")
@@ -33,8 +35,9 @@ class EventDate(NamedTuple):
     """The event's date as the text gives it, with offsets of the expression in the sentence.
 
     ``precision`` is ``day``, ``week``, ``month`` or ``unknown`` (then ``date`` is None);
-    ``historical`` is true when the event lies more than a week before publication, or in an
-    earlier month or year than stated ones. Without an expression: no date, start == end == 0.
+    ``historical`` is true when the event lies more than a week before publication, when an
+    "ago" expression reaches back two days or more ("قبل أيام"), or in an earlier month or year.
+    Without an expression: no date, start == end == 0.
     """
 
     date: date | None
@@ -408,7 +411,11 @@ def _ago(
     precision = {"hour": "day", "day": "day", "week": "week", "month": "month"}[item.unit]
     if vague and precision == "day":
         precision = "week"  # "قبل أيام": some days, within the week
-    return _Candidate(start, end, _shift(published, item.unit, count), precision, 1)
+    back = _shift(published, item.unit, count)
+    # "قبل أيام" / "two days ago" tell of an event behind the day's news (background), unlike
+    # a weekday name or "yesterday"; so an "ago" reaching back two days or more is historical.
+    historical = (published - back).days >= AGO_HISTORICAL_DAYS
+    return _Candidate(start, end, back, precision, 1, historical=historical)
 
 
 def _explicit_numeric(norm: str, published: date, words: dict[str, _Words]) -> list[_Candidate]:
