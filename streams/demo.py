@@ -29,10 +29,10 @@ def web_port() -> int:
     return int(os.environ.get("INCIDENT_WEB_PORT", "6066"))
 
 
-def wait_for_http(url: str, timeout_s: float) -> bool:
-    """Poll ``url`` until it answers 200 or the time is up."""
+def wait_for_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Poll ``url`` until it answers 200, the time is up, or ``proc`` has exited."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
@@ -48,7 +48,7 @@ def start_worker(log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - the child owns the handle for its lifetime
     return subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker", "--loglevel", "warning"],
+        [sys.executable, "-m", "streams", "worker", "--loglevel", "warn"],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -82,7 +82,7 @@ def run_demo(*, seeds: Path, keep_running: bool, wait_s: float) -> int:
     metrics_url = f"http://127.0.0.1:{web_port()}/metrics"
     worker = start_worker(var_dir() / "demo-worker.log")
     try:
-        if not wait_for_http(metrics_url, 90):
+        if not wait_for_http(metrics_url, 90, worker):
             print(f"error: the worker did not come up; see {var_dir() / 'demo-worker.log'}")
             return 1
         print(f"worker up, metrics at {metrics_url}", flush=True)
