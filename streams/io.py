@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,10 +156,18 @@ def follow(
         raise KafkaUnreachable(f"cannot reach Kafka at {bootstrap} ({exc})") from None
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            if exit_at_end:
+        waited = 0.0
+        while not partitions and not exit_at_end:
+            # A worker creates its topics as it starts: wait for the topic within the timeout.
+            limit = first_timeout_s if first_timeout_s is not None else idle_timeout_s
+            if limit is not None and waited >= limit:
                 return
-            raise KafkaUnreachable(f"topic {topic!r} does not exist (yet) at {bootstrap}")
+            time.sleep(0.5)
+            waited += 0.5
+            consumer.topics()  # refreshes the cluster metadata
+            partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            return
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         if from_beginning:
