@@ -4,7 +4,8 @@ Run: ``python bench/bench_extract.py [--rounds N] [--limit N]``. The corpus is t
 plus the GTD/ACLED incident summaries of the evaluation data (``$INCIDENT_EVAL_DATA`` or
 ``../shared/eval/data``), each as the raw JSON an ``articles`` message carries. Two figures are
 printed from the same run: the full path (JSON decode, validation, extraction) and the floor
-(JSON decode plus one normalising pass over the body), which no extractor can beat.
+(JSON decode plus one normalising pass over the body), which no extractor can beat. A third
+times the Arabic path alone on the hand-labelled ANERCorp sentences (long, many clauses).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from streams.normalize import normalize_ar
 from streams.settings import PROJECT_ROOT
 
 GTD_CSV = Path("gtd_acled_drone") / "Acled_GTD_Drone_Database_20260509.csv"
+ARABIC = PROJECT_ROOT / "tests" / "data" / "eval" / "anercorp_incidents.jsonl"
 
 
 def corpus(limit: int | None) -> list[bytes]:
@@ -44,6 +46,16 @@ def corpus(limit: int | None) -> list[bytes]:
             }
             raw.append(orjson.dumps(article))
     return raw[:limit] if limit else raw
+
+
+def arabic_corpus() -> list[bytes]:
+    """The labelled Arabic sentences, one article each."""
+    if not ARABIC.exists():
+        return []
+    lines = [orjson.loads(line) for line in ARABIC.read_bytes().splitlines() if line.strip()]
+    return [
+        orjson.dumps({"id": line["id"], "body": line["text"], "language": "ar"}) for line in lines
+    ]
 
 
 def rate(messages: list[bytes], work: Callable[[bytes], object], rounds: int) -> float:
@@ -82,6 +94,8 @@ def main() -> None:
     found.clear()
     extract_rate = rate(messages, full, args.rounds)
     floor_rate = rate(messages, floor, args.rounds)
+    arabic = arabic_corpus()
+    arabic_rate = rate(arabic, full, args.rounds) if arabic else None
     sizes = [len(orjson.loads(m)["body"]) for m in messages]
     per_round = found[: len(messages)]
     print(f"articles: {len(messages)} (median body {statistics.median(sizes):.0f} chars)")
@@ -89,6 +103,8 @@ def main() -> None:
     print(f"incidents per round: {sum(per_round)}")
     print(f"extract: {extract_rate:,.0f} articles/s per core ({1000 / extract_rate:.2f} ms each)")
     print(f"floor (orjson decode + one scan): {floor_rate:,.0f} articles/s per core")
+    if arabic_rate is not None:
+        print(f"extract, Arabic sentences ({len(arabic)}): {arabic_rate:,.0f} articles/s per core")
 
 
 if __name__ == "__main__":

@@ -35,8 +35,16 @@ _RESPONSIBILITY_AFTER = 5
 _SUSPECT_AFTER = 10
 _SUSPECT_BEFORE = 4
 _NEGATION_WINDOW = 3
+# "أعلن [القيادة العامة ل]القوات المسلحة العراقية قتل": the force within this many words after
+# the announcing verb (Arabic), or the verb right after the force ("the army said it killed").
+_ANNOUNCER_AFTER = 3
+_ANNOUNCER_BEFORE = 1
+# A group named without a role word is weakly the doer only this close to an event word: "منذ
+# تثبيت وقف العمليات الحربية بين إسرائيل وحزب الله", a clause away, names it for context.
+_BARE_GROUP_WINDOW = 10
 
 _CLAUSE_BREAKS = frozenset(";؛")
+_ROLE_PRIORITY = {"victim": 0, "speaker": 1, "agent": 2}
 # A role word does not reach over a comma: "On 1 November 2023, Islamic Resistance in Iraq
 # claimed..." - "On" there opens a date, not "an attack on" the group.
 _PHRASE_BREAKS = frozenset(";؛,،:")
@@ -107,6 +115,7 @@ def actor_mentions(
     ]
     roles_after = [m for m in matches if m.kind in ("role:agent_after", "role:victim_after")]
     defensive = [m for m in matches if m.kind == "trigger" and m.entry.get("role") == "defensive"]
+    weapons = [m for m in matches if m.kind == "weapon"]
     out: list[ActorMention] = []
     for m in matches:
         if m.kind == "actor":
@@ -116,6 +125,10 @@ def actor_mentions(
         else:
             continue
         role = _role(m, nt, roles_before, roles_after, defensive)
+        if role == "none" and any(w.nstart < m.nend and m.nstart < w.nend for w in weapons):
+            # A name that is itself the means of attack strikes: "واصل الطيران الإسرائيلي
+            # غاراته", "كانت الطائرات المقاتلة الإسرائيلية تقصف", "a US drone".
+            role = "agent"
         out.append(
             ActorMention(name, kind, m.text, m.start, m.end, m.nstart, m.nend, role, anaphor)
         )
@@ -130,7 +143,9 @@ def _role(
     defensive: Sequence[Match],
 ) -> str:
     """The role of one actor mention: the nearest role cue within the window decides."""
-    best: tuple[int, int, str] | None = None  # (distance, side, role); side 0 = before wins ties
+    # (distance, side, priority, role): the nearest cue; at equal distance one before the name,
+    # then the victim reading of a word that is both ("الجنود الذين قتلوا": were killed).
+    best: tuple[int, int, int, str] | None = None
     for cue in roles_before:
         if cue.nend <= m.nstart and not _crosses_clause(nt, cue.nend, m.nstart, _PHRASE_BREAKS):
             d = _dist(nt, cue.nend, m.nstart)
@@ -138,14 +153,14 @@ def _role(
                 role = {"role:agent_before": "agent", "role:title_before": "speaker"}.get(
                     cue.kind, "victim"
                 )
-                cand = (d, 0, role)
+                cand = (d, 0, _ROLE_PRIORITY[role], role)
                 best = cand if best is None or cand < best else best
     for cue in roles_after:
         if cue.nstart >= m.nend and not _crosses_clause(nt, m.nend, cue.nstart, _PHRASE_BREAKS):
             d = _dist(nt, m.nend, cue.nstart)
             if d <= _ROLE_WINDOW:
                 role = "agent" if cue.kind == "role:agent_after" else "victim"
-                cand = (d, 1, role)
+                cand = (d, 1, _ROLE_PRIORITY[role], role)
                 best = cand if best is None or cand < best else best
     # Whoever intercepts, shoots down or defuses is defending ("Security forces identified and
     # shot down a drone", "intercepted by the Saudi air defenses"): that wins over any cue.
@@ -156,12 +171,16 @@ def _role(
             between = nt.words_between(trig.nend, m.nstart)
             if between and between[0] in ("by", "من", "بواسطه"):
                 return "defender"
-    return best[2] if best is not None else "none"
+    return best[3] if best is not None else "none"
 
 
 def speakers(mentions: Iterable[ActorMention]) -> list[str]:
-    """Named states and forces in a sentence, in order: who may speak in the next sentences."""
-    return [m.name for m in mentions if m.kind in ("state", "state_forces")]
+    """Named states and forces in a sentence: who may speak in the next sentences, the likeliest
+    last (a government before its forces: "المتحدث باسم الخارجية الأميركية ... أن القوات
+    الأميركية ستتجنب" speaks for the United States)."""
+    named = [m for m in mentions if m.role != "victim"]  # "قصف مواقع القوات الأميركية"
+    forces = [m.name for m in named if m.kind == "state_forces"]
+    return forces + [m.name for m in named if m.kind == "state"]
 
 
 def _negated(cue: Match, negations: Sequence[Match], nt: NormText) -> bool:
@@ -200,6 +219,7 @@ def attribute(
     found: list[Attribution] = []
     used: set[int] = set()  # nstart of mentions already attributed
     responsibilities = [c for c in attr if c.entry.label == "responsibility"]
+    events = [m for m in matches if m.kind in ("trigger", "weapon")]
 
     for cue in attr:
         label = cue.entry.label
@@ -216,13 +236,18 @@ def attribute(
             accused = _first_after(cue, nt, mentions, _ACCUSE_AFTER, allow_victim=True)
             if accused is None:
                 continue
+            second = _verb_first_object(cue, nt, mentions, accused) if label == "accuse" else None
+            by = None
+            if second is not None:
+                # "اتهمت إسرائيل حزب الله": the verb first, then who accuses, then whom.
+                accused, by = second, accused.name
             if label == "hold" and not any(
                 r.nstart >= accused.nend
                 and _dist(nt, accused.nend, r.nstart) <= _RESPONSIBILITY_AFTER
                 for r in responsibilities
             ):
                 continue  # "حمل" alone is "carry": an accusation needs "المسؤولية"
-            by = _accuser(cue, nt, mentions, accused, context_speakers)
+            by = by or _accuser(cue, nt, mentions, accused, context_speakers)
             found.append(Attribution(accused, "accused", by, 0.75))
             used.add(accused.nstart)
         elif label == "responsibility" and cue.lang == "en":
@@ -242,6 +267,11 @@ def attribute(
             if who is not None and who.nstart not in used:
                 found.append(Attribution(who, "suspected", None, 0.6))
                 used.add(who.nstart)
+        elif label == "announce":
+            who = _announcer(cue, nt, mentions, matches)
+            if who is not None and who.nstart not in used:
+                found.append(Attribution(who, "claimed", None, 0.8))
+                used.add(who.nstart)
 
     for m in mentions:
         if m.nstart in used or m.kind == "unidentified":
@@ -249,11 +279,96 @@ def attribute(
         if m.role == "agent":
             conf = 0.75 if m.kind == "group" else 0.6
             found.append(Attribution(m, "reported", None, conf))
-        elif m.role == "none" and m.kind == "group":
+        elif m.role == "none" and m.kind == "group" and _near_event(m, nt, events):
             # A group named in an incident sentence without a role word: weakly the doer.
             found.append(Attribution(m, "reported", None, 0.4))
     found.sort(key=lambda a: (-a.rank[0], -a.rank[1], a.actor.nstart))
     return found
+
+
+def _verb_first_object(
+    cue: Match, nt: NormText, mentions: Sequence[ActorMention], first: ActorMention
+) -> ActorMention | None:
+    """In Arabic verb-first order ("اتهمت إسرائيل حزب الله"), the accused after the accuser.
+
+    Returns the accused when ``first`` (the name right after the verb) is a state and another
+    actor follows it at once; None when the verb has a subject before it ("وكانت الخارجية
+    الأميركية قد اتهمت إيران") or names one actor only.
+    """
+    if cue.lang != "ar" or first.kind not in ("state", "state_forces"):
+        return None
+    if any(
+        m.nend <= cue.nstart and not _crosses_clause(nt, m.nend, cue.nstart)
+        for m in mentions
+        if m.kind != "unidentified"
+    ):
+        return None
+    return next(
+        (
+            m
+            for m in mentions
+            if m.nstart >= first.nend
+            and m.name != first.name
+            and m.kind != "unidentified"
+            and _dist(nt, first.nend, m.nstart) <= 1
+        ),
+        None,
+    )
+
+
+def _near_event(m: ActorMention, nt: NormText, events: Sequence[Match]) -> bool:
+    """True when an event word lies within ``_BARE_GROUP_WINDOW`` words of the mention."""
+    for e in events:
+        if e.nend <= m.nstart and _dist(nt, e.nend, m.nstart) <= _BARE_GROUP_WINDOW:
+            return True
+        if e.nstart >= m.nend and _dist(nt, m.nend, e.nstart) <= _BARE_GROUP_WINDOW:
+            return True
+    return False
+
+
+def _announcer(
+    cue: Match, nt: NormText, mentions: Sequence[ActorMention], matches: Sequence[Match]
+) -> ActorMention | None:
+    """A force announcing a killing it made: "أعلن الجيش الأميركي أنه قتل ثمانية".
+
+    The force is named right after the announcing verb (or just before it in English), and a
+    kill word follows the force with nothing but link words ("أنه", "أيضا", "it") between. Not
+    a claim when the dead are the force's own ("أعلن الجيش مقتل جندي").
+    """
+    kills = [
+        m
+        for m in matches
+        if m.kind == "trigger" and m.entry.id in ("kill", "assassinated") and m.nstart > cue.nend
+    ]
+    if not kills:
+        return None
+    links = [m for m in matches if m.kind == "announce_links"]
+    for who in _named(mentions):
+        if who.kind == "unidentified":
+            continue
+        if who.nstart >= cue.nend:
+            near = _dist(nt, cue.nend, who.nstart) <= _ANNOUNCER_AFTER
+        else:
+            near = who.nend <= cue.nstart and _dist(nt, who.nend, cue.nstart) <= _ANNOUNCER_BEFORE
+        if not near or _crosses_clause(nt, min(who.nend, cue.nend), max(who.nstart, cue.nstart)):
+            continue
+        start = max(who.nend, cue.nend)
+        kill = next((k for k in kills if k.nstart >= start), None)
+        if kill is None or not _only_links(nt, start, kill.nstart, links):
+            continue
+        if any(
+            m.kind == "own_loss" and m.nstart >= kill.nend and _dist(nt, kill.nend, m.nstart) <= 1
+            for m in matches
+        ):
+            return None
+        return who
+    return None
+
+
+def _only_links(nt: NormText, left: int, right: int, links: Sequence[Match]) -> bool:
+    """True when every word in ``[left, right)`` of the normalised text is a link word."""
+    covered = sum(nt.tokens_between(m.nstart, m.nend) for m in links if left <= m.nstart < right)
+    return nt.tokens_between(left, right) <= covered
 
 
 def _claimant(cue: Match, nt: NormText, mentions: Sequence[ActorMention]) -> ActorMention | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.extract.actors import (
+    ActorMention,
     Attribution,
     actor_mentions,
     attribute,
@@ -48,10 +50,13 @@ LANGUAGES = ("ar", "en")
 #    the body is split into sentences and each sentence takes its share of the matches.
 # 2. A sentence is read as an incident when it has a strong event word, an eventive weapon
 #    ("انفجار", "shelling") or a weak event word with a weapon, and no non-incident cue vetoes it
-#    (policy, threats, statistics, habits, future tense; soft cues yield to stated casualties).
+#    (policy and truce talk, threats, statistics, habits, future tense, disasters, sports; soft
+#    cues yield to stated casualties). A sentence whose clauses ("فيما", "وكان", "while") tell
+#    incidents of other weapons or regions gives one reading per incident (Extractor._clauses).
 # 3. Its reading: the most specific weapon the event words govern and its count, casualties,
 #    actor and attribution (streams.extract.actors), target, the locative place nearest the
-#    event (streams.geo), and the event date (streams.extract.dates).
+#    event (streams.geo; reference points and datelines yield, a non-locative town stands in
+#    when nothing else is named), and the event date (streams.extract.dates).
 # 4. Readings of consecutive sentences that tell one event are chained ("At least six soldiers
 #    were killed in the blast."), then duplicates in the article merged (same place, agreeing
 #    weapon, date, actor, target), keeping the most informative fields.
@@ -79,7 +84,8 @@ _CONTINUATION_GAP = 1
 # A device word this many words or fewer from an event word is the event's weapon.
 _GOVERNED = 8
 # Words the gazetteer may read as a town but that news uses as plain nouns: "المدينة" (the city),
-# "البلاد" (the country). Worked around here; reported to the gazetteer's owner.
+# "البلاد" (the country). Worked around here; reported to the gazetteer's owner (it still reads
+# "بسوق المدينة" as Medina).
 _GENERIC_PLACE_WORDS = frozenset({"المدينه", "مدينه", "البلاد", "بلاد"})
 # A place this many words or fewer from an event word is where the event happened.
 _NEAR_EVENT = 6
@@ -88,6 +94,27 @@ _OBJECT_PLACE = 3
 # Speakers (states named in the sentences before) that may be the accuser of a later sentence.
 _SPEAKER_MEMORY = 2
 
+# Trigger ids whose object is the target ("استهدفت", "استهداف", "targeted"), and how many
+# characters may stand between them (a space, "a", an article).
+_AIMING_TRIGGERS = frozenset({"attack_verb", "targeting_noun"})
+_AIM_GAP = 4
+# Trigger ids that only count the dead and wounded: no sign of violence by themselves.
+_TOLL_TRIGGERS = frozenset({"kill", "injure"})
+# A place that stands in for want of a locative one counts for less (see _place).
+_FALLBACK_PLACE = 0.7
+# A dateline: a place followed by a dash or colon ("بيروت ـ من فتحي محمود", "لندن :").
+_DATELINE = re.compile(r"\s*[ـ\-–—:]")
+# Words that open a locative compass phrase: "في شمال العراق", "in the north of Iraq".
+_LOCATIVE_OPENERS = frozenset({"في", "وفي", "the", "in"})
+# Punctuation and spaces trimmed off a clause ("، في وقت ...").
+_CLAUSE_TRIM = " \t\n,،;؛:-ـ"
+# Text ending in a comma or an opening bracket: the next name qualifies the one before it.
+_APPOSED = re.compile(r"[,،(]\s*$")
+# "في" a few words before a place, with no punctuation between: "في مناطق متفرقة من بغداد",
+# "في سوق جميلة الشعبي بأحد أحياء مدينة الصدر".
+_LOCATIVE_BEFORE = re.compile(r"(?:^|\s)(?:و?في|in)(?:\s+[^\s.,،؛;:!?()\"]+){1,5}\s+$")
+_LAST_WORD = re.compile(r"(\w+)\W*$")
+_SPACES = re.compile(r"\s+")
 _PRECISION_ORDER = {"landmark": 0, "district": 1, "city": 2, "admin1": 3, "country": 4}
 _PRECISION_RANK = {"landmark": 5, "district": 4, "city": 4, "admin1": 2, "country": 1}
 _PLACE_CONFIDENCE = {"landmark": 0.9, "district": 0.85, "city": 0.85, "admin1": 0.6, "country": 0.3}
@@ -126,6 +153,13 @@ class _Reading:
     place_conf: float = 0.0
     date: EventDate | None = None
     anaphor: bool = False
+    # The place only stands in: no locative place was named (see _place).
+    place_fallback: bool = False
+    # The weapon is named only loosely ("القصف": shelling or an air raid).
+    loose: bool = False
+    # Something in the sentence besides a toll says violence: an attack word, a weapon, a party
+    # acting ("77 شخصا قتلوا" alone may be a tsunami's toll).
+    violent: bool = False
 
 
 @dataclass
@@ -155,7 +189,15 @@ class _Incident:
         return max(self.readings, key=lambda r: (_informativeness(r), -r.index))
 
     def location(self) -> tuple[Location | None, float]:
-        best = max(self.readings, key=lambda r: (_place_rank(r.location), r.place_conf, -r.index))
+        best = max(
+            self.readings,
+            key=lambda r: (
+                r.location is not None and not r.place_fallback,
+                _place_rank(r.location),
+                r.place_conf,
+                -r.index,
+            ),
+        )
         return best.location, best.place_conf
 
     def weapon(self) -> tuple[Weapon | None, float]:
@@ -187,7 +229,8 @@ def _place_rank(loc: Location | None) -> int:
 
 def _informativeness(r: _Reading) -> float:
     """How much a reading says: place, weapon, counts, actor, date (ties: earlier sentence)."""
-    score = 3.0 * (r.location is not None) + 0.5 * _place_rank(r.location)
+    placed = r.location is not None and not r.place_fallback
+    score = 3.0 * placed + 0.5 * _place_rank(r.location if placed else None)
     score += 2.0 * (r.weapon is not None) + 1.0 * (r.quantity is not None)
     score += 1.0 * (r.killed is not None) + 0.5 * (r.wounded is not None)
     score += 1.0 * bool(r.attributions) + 1.0 * (r.date is not None and r.date.date is not None)
@@ -251,9 +294,14 @@ class Extractor:
             mentions = actor_mentions(own, nt, last_group=last_group)
             context_speakers = [s for group in recent_speakers for s in group]
             attributions = attribute(own, nt, mentions, context_speakers=context_speakers)
-            reading = self._read(index, sentence, own, lang, published, places, attributions)
+            reading = self._read(
+                index, sentence, own, lang, published, places, attributions, mentions
+            )
             if reading is not None:
-                readings.append(reading)
+                parts = self._clauses(
+                    reading, own, nt, lang, published, places, context_speakers, last_group
+                )
+                readings.extend(parts)
             else:
                 # Only a sentence about an attack ("the attack", "الهجمات", a weapon) attributes
                 # the incidents around it: "ستحمّل إيران المسؤولية عن أفعال حلفاء طهران" does not.
@@ -282,6 +330,123 @@ class Extractor:
 
     # -- one sentence --------------------------------------------------------------------------
 
+    def _clauses(
+        self,
+        reading: _Reading,
+        own: Sequence[Match],
+        nt: NormText,
+        lang: str,
+        published: datetime,
+        places: _ArticlePlaces,
+        context_speakers: Sequence[str],
+        last_group: str | None,
+    ) -> list[_Reading]:
+        """The incidents of one sentence: one reading, or one per clause that tells another.
+
+        A sentence may report several incidents in clauses opened by "فيما", "وكان", "في وقت",
+        "while" ("وجددت إسرائيل قصفها لضاحية بيروت الجنوبية وكان طيران الاحتلال قد شن غارات
+        على الهرمل"). Each clause with an event and a weapon or place of its own is read; a
+        clause that agrees with the one before (weapon, region) tells the same incident and
+        joins it, as do clauses that say nothing of their own. Only when two incidents remain
+        is the sentence split; a part without a place or date takes the sentence's.
+        """
+        sentence = reading.sentence
+        clauses = [m for m in own if m.kind == "clause" and m.start > sentence.start]
+        cuts = sorted({m.start for m in clauses})
+        # Where a coordinated act starts ("... عن قنص جندي وإطلاق قذيفة"): its doer is the one
+        # named before; a new clause ("فيما", "while") names its own or none.
+        shared = {m.start for m in clauses if m.entry.id == "coordinator"}
+        if not cuts:
+            return [reading]
+        bounds = [sentence.start, *cuts, sentence.end]
+        groups: list[tuple[int, int, list[_Reading]]] = []  # (start, end, clause readings)
+        for a, b in itertools.pairwise(bounds):
+            part = self._read_span(
+                a, b, own, nt, lang, published, places, context_speakers, last_group, reading.index
+            )
+            if groups and (
+                part is None
+                or (part.weapon is None and part.location is None)
+                or _same_incident(groups[-1][2], part)
+            ):
+                start, _, parts = groups[-1]
+                groups[-1] = (start, b, [*parts, part] if part is not None else parts)
+            elif part is not None and (part.weapon is not None or part.location is not None):
+                groups.append((groups[-1][1] if groups else sentence.start, b, [part]))
+            elif not groups:
+                continue  # an opening clause of its own: it joins the first group (see above)
+        if len(groups) < 2:
+            return [reading]
+        out: list[_Reading] = []
+        for start, end, _ in groups:
+            part = self._read_span(
+                start,
+                end,
+                own,
+                nt,
+                lang,
+                published,
+                places,
+                context_speakers,
+                last_group,
+                reading.index,
+            )
+            if part is None:
+                continue
+            if part.date is None:
+                part.date = reading.date
+            if not part.attributions and out and start in shared:
+                # "أعلنت سرايا القدس مسؤوليتها عن قنص جندي وإطلاق قذيفة": the doer named
+                # first did every act listed after it.
+                part.attributions = list(out[-1].attributions)
+            out.append(part)
+        if len(out) < 2:
+            return [reading]
+        # A part that names no place of its own, or only the country, is where the sentence
+        # says ("... عن قنص جندي وإطلاق قذيفة ... في شرق بلدة خزاعة").
+        for part in out:
+            if part.location is None or part.location.precision == "country":
+                finer = [
+                    r
+                    for r in (*out, reading)
+                    if r.location is not None
+                    and r.location.precision != "country"
+                    and not r.place_fallback
+                    and (
+                        part.location is None
+                        or r.location.country_code == part.location.country_code
+                    )
+                ]
+                if finer:
+                    part.location, part.place_conf = finer[0].location, finer[0].place_conf * 0.8
+                    part.place_fallback = True
+        return out
+
+    def _read_span(
+        self,
+        start: int,
+        end: int,
+        own: Sequence[Match],
+        nt: NormText,
+        lang: str,
+        published: datetime,
+        places: _ArticlePlaces,
+        context_speakers: Sequence[str],
+        last_group: str | None,
+        index: int,
+    ) -> _Reading | None:
+        """The reading of ``body[start:end]`` (a clause of sentence ``index``), or None."""
+        text = nt.text[start:end]
+        lead = len(text) - len(text.lstrip(_CLAUSE_TRIM))
+        text = text.strip(_CLAUSE_TRIM)
+        if not text:
+            return None
+        clause = Sentence(start + lead, start + lead + len(text), text)
+        inside = [m for m in own if clause.start <= m.start and m.end <= clause.end]
+        mentions = actor_mentions(inside, nt, last_group=last_group)
+        attributions = attribute(inside, nt, mentions, context_speakers=context_speakers)
+        return self._read(index, clause, inside, lang, published, places, attributions, mentions)
+
     def _read(
         self,
         index: int,
@@ -291,6 +456,7 @@ class Extractor:
         published: datetime,
         places: _ArticlePlaces,
         attributions: list[Attribution],
+        mentions: Sequence[ActorMention] = (),
     ) -> _Reading | None:
         """The incident reading of one sentence, or None when it reports no incident."""
         # After "in retaliation for" / "ردا على" the sentence tells of another, earlier event.
@@ -306,14 +472,23 @@ class Extractor:
             return None
         if any(c.entry.get("veto") == "hard" for c in cues):
             return None
-        casualties = find_casualties(sentence.text, lang)
+        # The toll after "in retaliation for" is the earlier event's ("a drone strike the
+        # previous day, which killed four").
+        casualties = find_casualties(sentence.text[: cut - sentence.start], lang)
         stated_casualties = casualties.killed is not None or casualties.wounded is not None
         if any(c.entry.get("veto") == "soft" for c in cues) and not stated_casualties:
             return None
         strength = 1.0 if (strong or eventive) and weapons else 0.8 if strong or eventive else 0.6
         reading = _Reading(index, sentence, strength)
         reading.killed, reading.wounded = casualties.killed, casualties.wounded
+        if reading.killed is None:
+            reading.killed = _implied_killed(triggers)
         reading.anaphor = any(m.kind == "anaphor" for m in own)
+        reading.violent = (
+            bool(weapons)
+            or any(t.entry.id not in _TOLL_TRIGGERS for t in triggers)
+            or any(m.kind != "unidentified" and m.role != "speaker" for m in mentions)
+        )
         self._weapon(reading, weapons, own, sentence, lang, casualties)
         # Names after "in retaliation for" belong to the earlier event, unless they claim.
         reading.attributions = [
@@ -322,8 +497,13 @@ class Extractor:
         reading.target = _target(own, attributions)
         events = [(m.start, m.end) for m in (*weapons, *triggers)]
         names = [(m.start, m.end) for m in own if m.kind == "actor"]
-        reading.location, reading.place_conf = _place(
-            places.body, places.within(sentence), events, names
+        reading.location, reading.place_conf, reading.place_fallback = _place(
+            places.body,
+            places.within(sentence),
+            events,
+            names,
+            _references(own, places.body),
+            cut,
         )
         found = find_event_date(sentence.text, lang, published)
         reading.date = found if found.date is not None else None
@@ -371,6 +551,8 @@ class Extractor:
             text=sentence.text[best.start - sentence.start : end - sentence.start],
         )
         reading.weapon_conf = 0.9 if reading.strength >= 1.0 else 0.75
+        category = self.lexicons.categories.get(best.entry.label)
+        reading.loose = category is not None and int(best.entry.get("rank", 0)) < category.rank
         reading.quantity, reading.quantity_conf = _quantity(best, own, sentence, lang, casualties)
 
     # -- output --------------------------------------------------------------------------------
@@ -405,6 +587,8 @@ class Extractor:
             name = best.actor.name
             if info is not None:
                 name = display_name(info, location.country_code if location else None)
+                if info.forces is not None:
+                    name = info.forces  # a state named as the doer struck with its forces
             actor = Actor(name=name, text=best.actor.text, attribution=best.attribution, by=best.by)
         own_counts = {n for n in ("killed", "wounded") if getattr(primary, n) is not None}
         fc = {
@@ -492,14 +676,24 @@ def _place(
     located: Sequence[Any],
     events: Sequence[tuple[int, int]],
     names: Sequence[tuple[int, int]] = (),
-) -> tuple[Location | None, float]:
-    """A sentence's incident location, from its locative places ("في", "ب", "in", "near").
+    references: Sequence[int] = (),
+    cut: int | None = None,
+) -> tuple[Location | None, float, bool]:
+    """A sentence's incident location, its place and whether that place only stands in.
 
     ``located`` are the gazetteer's resolved places of the sentence; ``events`` the spans of
-    its triggers and weapons and ``names`` of its actors, all offsets into ``text``. A place
-    named outside a locative phrase ("ويعاني العراق", "Iraq said") is where someone is, not
-    where something happened. Of the locative places, those within a few words of an event word
-    come first ("الهجوم الأخير على أربيل" over "مؤتمر صحافي في واشنطن"), then the most precise.
+    its triggers and weapons and ``names`` of its actors, all offsets into ``text``;
+    ``references`` where places named as reference points start ("في بعقوبة شمال بغداد":
+    Baqubah, not Baghdad); ``cut`` where the sentence turns to an earlier event ("in response
+    to a prior attack at ..."), whose places only stand in.
+
+    Locative places ("في", "ب", "in", "near") come first: those within a few words of an event
+    word ("الهجوم الأخير على أربيل" over "مؤتمر صحافي في واشنطن"), then the most precise. A
+    place named outside a locative phrase ("ويعاني العراق", "Iraq said") is where someone is,
+    not where something happened; a dateline ("بيروت ـ من فلان") is where the reporter is. Only
+    when no place qualifies does one the sentence names some other way stand in, near an event
+    word or after "في" a few words back ("الفلوجة وقتل مسلحون شرطيا", "الانفجار وقع أمام مبنى
+    محكمة مدينة كركوك", "in Balhaf town, Shabwah governorate"), at a lower confidence.
     """
     places = [
         p
@@ -514,6 +708,13 @@ def _place(
     countries = Counter(p.location.country_code for p in places)
     majority, votes = countries.most_common(1)[0] if countries else (None, 0)
     admins = [p for p in places if p.location.precision == "admin1"]
+    oriented = {p.location.canonical for p in places if p.mention.start in references}
+    anchors = [
+        p.mention.locative
+        and (p.location.precision in ("landmark", "district", "city") or p.mention.admin_cue)
+        and p.mention.start not in references
+        for p in places
+    ]
     best: tuple[tuple[int, ...], Location] | None = None
     for rank, place in enumerate(places):
         m_start, m_end = place.mention.start, place.mention.end
@@ -535,18 +736,42 @@ def _place(
         after = min((_words(text[e:m_start]) for s, e in events if e <= m_start), default=99)
         before = min((_words(text[m_end:s]) for s, e in events if s >= m_end), default=99)
         precision = place.location.precision
+        fallback = 0
         if place.mention.locative:
             near = 0 if after <= _NEAR_EVENT else 1 if before <= _NEAR_EVENT else 2
         elif after <= 1 and precision != "country":
             near = 0  # the event's own name or object: "هجوم أربيل", "shelled Salh"
         elif after <= _OBJECT_PLACE and precision != "country":
             near = 3  # a little further: "targeted the Banin area"
+        elif (
+            min(after, before) <= _GOVERNED
+            or _APPOSED.search(text, 0, m_start)
+            or _LOCATIVE_BEFORE.search(text, max(0, m_start - 60), m_start)
+        ):
+            # Named some other way near the event, or after a comma as the region of a place
+            # the gazetteer did not know ("in Balhaf town, Shabwah governorate"): only if
+            # nothing better, the nearest to an event first.
+            if precision == "country" and after > _NEAR_EVENT:
+                continue
+            fallback, near = 1, min(after, before)
         else:
             continue
+        if cut is not None and m_start >= cut:
+            fallback = 1  # the earlier event's place: where this one was only if nothing else
+        dateline = int(_DATELINE.match(text, m_end) is not None)
+        # A reference point ("شمال بغداد") yields only to a place the sentence puts the event
+        # at ("في محافظة ديالى شمال شرق بغداد"), not to its own region ("west of Rutbah, Anbar").
+        # The city a sentence orients by is not its scene where else it names it either
+        # ("الاستنفار الأمني ببغداد ... في بعقوبة شمال بغداد").
+        referred = m_start in references or place.location.canonical in oriented
+        reference = int(referred and any(anchors))
         # A region or town beats a country; then nearness to the event; then precision
         # ("هجوم أربيل" in "كردستان العراق" is in Erbil).
         key = (
-            int(precision == "country"),
+            fallback,
+            dateline,
+            int(precision == "country") if not fallback else 0,
+            reference,
             foreign,
             off_region,
             near,
@@ -557,9 +782,39 @@ def _place(
         if best is None or key < best[0]:
             best = (key, place.location)
     if best is None:
-        return None, 0.0
-    location = best[1]
-    return location, _PLACE_CONFIDENCE.get(location.precision, 0.5)
+        return None, 0.0, False
+    location, fallback = best[1], bool(best[0][0])
+    confidence = _PLACE_CONFIDENCE.get(location.precision, 0.5)
+    return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
+
+
+def _references(own: Sequence[Match], text: str) -> list[int]:
+    """Where places named as reference points start: right after a compass word that no
+    locative word opens ("شمال بغداد" in "في بعقوبة شمال بغداد"; not "بجنوب لبنان", "in the
+    north of Iraq")."""
+    out: list[int] = []
+    for m in own:
+        if m.kind != "place:directions":
+            continue
+        word_start = m.start
+        while word_start > 0 and text[word_start - 1].isalnum():
+            word_start -= 1
+        before = _LAST_WORD.search(text, 0, word_start)
+        opener = before is not None and before.group(1).lower() in _LOCATIVE_OPENERS
+        if "ب" in m.prefix or opener:
+            continue
+        gap = _SPACES.match(text, m.end)
+        out.append(gap.end() if gap else m.end)
+    return out
+
+
+def _implied_killed(triggers: Sequence[Match]) -> Count | None:
+    """The toll an event word states by itself ("اغتال مسلحون معاون سجن": one dead)."""
+    for t in triggers:
+        killed = t.entry.get("killed")
+        if isinstance(killed, int) and killed > 0:
+            return Count(value=killed, qualifier="exact")
+    return None
 
 
 # --- helpers: language, time, gazetteer -------------------------------------------------------
@@ -730,14 +985,29 @@ def _target(own: Sequence[Match], attributions: Sequence[Attribution]) -> str | 
     ]
     if not candidates:
         return None
-    # The first target after the event; a higher-priority one right behind it wins
-    # ("محيط السفارة الأميركية" over a nearby generic word).
-    first = candidates[0]
-    close = [m for m in candidates if m.start - first.start <= 40]
+    # The object of a targeting word is what was hit ("غارة إسرائيلية استهدفت منزلا" after
+    # "استشهاد ثلاثة فلسطينيين"; "مستهدفا قوات أمن كردية").
+    aims = [m.end for m in own if m.kind == "trigger" and m.entry.id in _AIMING_TRIGGERS]
+    aimed = [m for m in candidates if any(0 <= m.start - end <= _AIM_GAP for end in aims)]
+    first = aimed[0] if aimed else candidates[0]
+    close = [m for m in candidates if 0 <= m.start - first.start <= 40]
     return max(close, key=lambda m: (m.entry.priority, -m.start)).entry.label
 
 
 # --- merging readings into incidents ----------------------------------------------------------
+
+
+def _same_incident(parts: Sequence[_Reading], new: _Reading) -> bool:
+    """A clause tells the incident of the clauses before it (``parts``): its weapon agrees with
+    theirs, or one of them is named loosely, or it refers back ("في القصف ... نتيجة القصف
+    الجوي"); and its place is compatible with theirs."""
+    armed = [p for p in parts if p.weapon is not None]
+    firm = [p for p in armed if not p.loose]
+    weapon = (firm or armed)[0].weapon if armed else None
+    loose = new.loose or new.anaphor or (bool(armed) and not firm)
+    location = next((p.location for p in parts if p.location is not None), None)
+    agree = loose or _weapons_agree(weapon, new.weapon)
+    return agree and _same_region(location, new.location)
 
 
 def _same_region(a: Location | None, b: Location | None) -> bool:
@@ -797,11 +1067,16 @@ def _chain(readings: Sequence[_Reading]) -> list[_Incident]:
     incidents: list[_Incident] = []
     for r in readings:
         cur = incidents[-1] if incidents else None
-        if cur is not None and r.index - cur.last <= _CONTINUATION_GAP:
+        # Clauses of one sentence were told apart already (Extractor._clauses).
+        if cur is not None and 0 < r.index - cur.last <= _CONTINUATION_GAP:
             loc, _ = cur.location()
             weapon, _ = cur.weapon()
             continues = (
-                (r.location is None or (r.anaphor and _same_region(loc, r.location)))
+                (
+                    r.location is None
+                    or r.place_fallback
+                    or (r.anaphor and _same_region(loc, r.location))
+                )
                 and (r.anaphor or r.weapon is None or _weapons_agree(weapon, r.weapon))
                 and _dates_agree(cur.date(), r.date, days=1)
                 and _actors_agree(cur.all_attributions(), r.attributions)
@@ -824,9 +1099,13 @@ def _attach_side(
         # One sentence further when the attributing sentence refers back to an event ("claimed
         # responsibility for the incident", "الهجمات المتكررة"), over e.g. "This was one of
         # three similar attacks" in between.
+        # Such a sentence speaks of an event told before it, not of the next one ("ولم تتبن
+        # أي جهة مسؤولية الهجوم، فيما يشتبه بأن تنظيم القاعدة يقف وراءه. وفي الموصل، قتل ...").
         window = _ATTRIBUTION_WINDOW + (1 if refers_back else 0)
         for inc in incidents:
-            if any(abs(index - i) <= window for i in inc.indices()):
+            if any(
+                abs(index - i) <= window and (i <= index or not refers_back) for i in inc.indices()
+            ):
                 inc.attributions.extend(attributions)
     for index, casualties in anaphoric.items():
         for inc in incidents:
@@ -869,17 +1148,31 @@ def _specific(inc: _Incident) -> bool:
     Sentences such as "الهجمات الصاروخية الأخيرة على القوات العراقية" (the recent rocket attacks
     on Iraqi forces) name no place, no date and no count of one event: they summarise, and are
     dropped. An incident is kept when it has a place; without one, when it is dated to the day
-    or week and names its weapon or casualties, or when it counts casualties or devices of a
-    named weapon ("a drone strike killed three").
+    or week and names its weapon or casualties, when it counts casualties or devices of a
+    named weapon ("a drone strike killed three"), when a group claims an attack with a named
+    weapon ("أعلنت سرايا القدس مسؤوليتها عن إطلاق قذيفة صاروخية"), or when it states its own
+    toll exactly ("اعترف الجيش الإسرائيلي بمقتل ضابط وجرح اثنين": a summary says "dozens",
+    not "one officer and two wounded") and says more than a toll (a party, an attack word, a
+    weapon: "77 شخصا قتلوا" alone may be a flood's).
     """
     location, _ = inc.location()
     if location is not None:
         return True
     counted = any(r.killed or r.wounded or r.quantity for r in inc.readings)
+    tolled = any(
+        c is not None and c.qualifier in ("exact", "at_least") and r.violent
+        for r in inc.readings
+        for c in (r.killed, r.wounded)
+    )
     when = inc.date()
     dated = when is not None and when.precision in ("day", "week")
     weapon, _ = inc.weapon()
-    return (dated and (weapon is not None or counted)) or (counted and weapon is not None)
+    claimed = any(a.attribution == "claimed" for a in inc.all_attributions())
+    return (
+        tolled
+        or (dated and (weapon is not None or counted))
+        or ((counted or claimed) and weapon is not None)
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from streams.extract.text import LexiconError as TextLexiconError
 from streams.normalize import normalize_ar, normalize_with_map, original_span
 
 __all__ = [
@@ -33,8 +34,16 @@ __all__ = [
 ]
 
 
-class LexiconError(ValueError):
-    """A lexicon file is malformed; the message names the file and line."""
+class LexiconError(TextLexiconError):
+    """A lexicon file is malformed; the message names the file and line.
+
+    One family with ``streams.extract.text.LexiconError`` (the numbers, casualty and date
+    lexicons): catching that class catches every lexicon problem. The YAML here is read with
+    line numbers (``load_yaml``), which ``text.Lexicon`` does not keep, so the loaders differ.
+    """
+
+    def __init__(self, message: str) -> None:
+        ValueError.__init__(self, message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +266,17 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+def _joined(left: str, right: str) -> bool:
+    """True when two neighbouring characters belong to one word. Careless Arabic copy glues
+    figures to words ("واصيب10 مواطنين", "قوات الاحتلال19"): a digit beside an Arabic letter
+    is a word boundary."""
+    if not ((left.isalnum() or left == "_") and (right.isalnum() or right == "_")):
+        return False
+    if left.isdigit() == right.isdigit():
+        return True
+    return not ("\u0600" <= left <= "\u06ff" or "\u0600" <= right <= "\u06ff")
+
+
 def _has_arabic(text: str) -> bool:
     return any("\u0600" <= ch <= "\u06ff" for ch in text)
 
@@ -349,18 +369,18 @@ class Matcher:
         for last, (length, patterns) in self._automaton.iter(norm):
             nstart = last - length + 1
             nend = last + 1
-            left_word = nstart > 0 and _is_word(norm[nstart - 1])
-            right_word = nend < size and _is_word(norm[nend])
+            left_word = nstart > 0 and _joined(norm[nstart - 1], norm[nstart])
+            right_word = nend < size and _joined(norm[nend - 1], norm[nend])
             prefix = ""
             if left_word:
                 ts = nstart - 1
-                while ts > 0 and _is_word(norm[ts - 1]):
+                while ts > 0 and _joined(norm[ts - 1], norm[ts]):
                     ts -= 1
                 prefix = norm[ts:nstart]
             suffix = ""
             if right_word:
                 te = nend + 1
-                while te < size and _is_word(norm[te]):
+                while te < size and _joined(norm[te - 1], norm[te]):
                     te += 1
                 suffix = norm[nend:te]
             # The span as written starts at the article, which belongs to the word ("الصواريخ"
@@ -409,8 +429,9 @@ LANGS = ("ar", "en")
 _STRENGTHS = frozenset({"strong", "weak"})
 _VETOES = frozenset({"hard", "soft"})
 _ACTOR_KINDS = frozenset({"group", "state", "state_forces", "unidentified"})
-ATTRIBUTION_CUES = ("claimed", "accuse", "hold", "responsibility", "suspected")
+ATTRIBUTION_CUES = ("claimed", "accuse", "hold", "responsibility", "suspected", "announce")
 ROLE_CUES = ("agent_before", "victim_before", "victim_after", "agent_after", "title_before")
+PLACE_CUES = ("directions",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +453,8 @@ class ActorInfo:
     gtd_names: tuple[str, ...] = ()
     affiliate_of: str | None = None
     by_country: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # For a state: its armed forces, the doer when the state is said to strike ("شنت إسرائيل").
+    forces: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +522,7 @@ def _load_weapons(path: Path, matcher: Matcher) -> dict[str, WeaponCategory]:
             path,
             "weapon entry",
             ["id", "category"],
-            ["event", "quantity", "gtd_subtype", "ar", "en"],
+            ["event", "quantity", "gtd_subtype", "rank", "ar", "en"],
         )
         ident = str(node["id"])
         if ident in seen:
@@ -511,12 +534,15 @@ def _load_weapons(path: Path, matcher: Matcher) -> dict[str, WeaponCategory]:
         quantity = node.get("quantity")
         if quantity is not None and (not isinstance(quantity, int) or quantity < 1):
             raise LexiconError(f"{path}:{line_of(node)}: quantity must be a positive integer")
+        rank = node.get("rank", categories[category].rank)
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise LexiconError(f"{path}:{line_of(node)}: rank must be an integer")
         attrs = {
             "event": bool(node.get("event", False)),
             "quantity": quantity,
             "gtd_subtype": node.get("gtd_subtype", categories[category].gtd_subtype),
             "gtd_type": categories[category].gtd_type,
-            "rank": categories[category].rank,
+            "rank": rank,
         }
         entry = Entry("weapon", ident, category, _frozen(attrs))
         _require_forms(_add_forms(matcher, entry, node, path), node, path, f"weapon {ident!r}")
@@ -538,16 +564,26 @@ def _load_weapons(path: Path, matcher: Matcher) -> dict[str, WeaponCategory]:
 def _load_triggers(path: Path, matcher: Matcher) -> None:
     data = load_yaml(path)
     _version(data, path)
-    optional = ["anaphors", "blockers", "other_event"]
+    optional = ["anaphors", "blockers", "other_event", "places", "clauses"]
     check_keys(data, path, "triggers file", ["version", "events", "cues"], optional)
     for node in data["events"]:
-        check_keys(node, path, "event trigger", ["id", "strength"], ["verb", "role", "ar", "en"])
+        check_keys(
+            node, path, "event trigger", ["id", "strength"], ["verb", "role", "killed", "ar", "en"]
+        )
         if node["strength"] not in _STRENGTHS:
             raise LexiconError(f"{path}:{line_of(node)}: strength must be strong or weak")
+        killed = node.get("killed")
+        if killed is not None and (isinstance(killed, bool) or not isinstance(killed, int)):
+            raise LexiconError(f"{path}:{line_of(node)}: killed must be an integer")
         if node.get("role") not in (None, "defensive"):
             raise LexiconError(f"{path}:{line_of(node)}: role may only be 'defensive'")
         verb = bool(node.get("verb", False))
-        attrs = {"strength": node["strength"], "verb": verb, "role": node.get("role")}
+        attrs = {
+            "strength": node["strength"],
+            "verb": verb,
+            "role": node.get("role"),
+            "killed": killed,
+        }
         entry = Entry("trigger", str(node["id"]), str(node["id"]), _frozen(attrs))
         count = _add_forms(matcher, entry, node, path, clitics="verb" if verb else "noun")
         _require_forms(count, node, path, f"trigger {node['id']!r}")
@@ -568,6 +604,18 @@ def _load_triggers(path: Path, matcher: Matcher) -> None:
     _add_forms(
         matcher, Entry("trigger", "blocked", "blocked", _frozen({"block": True})), blockers, path
     )
+    optional = ["openers", "coordinators", "blockers"]
+    clauses = check_keys(data.get("clauses") or {}, path, "clauses", [], optional)
+    for label in ("opener", "coordinator"):
+        node = check_keys(clauses.get(f"{label}s") or {}, path, f"clauses.{label}s", [], LANGS)
+        _add_forms(matcher, Entry("clause", label, label), node, path, clitics="verb")
+    node = check_keys(clauses.get("blockers") or {}, path, "clauses.blockers", [], LANGS)
+    entry = Entry("clause", "blocked", "blocked", _frozen({"block": True}))
+    _add_forms(matcher, entry, node, path, clitics="verb")
+    places = check_keys(data.get("places") or {}, path, "places", [], PLACE_CUES)
+    for label in PLACE_CUES:
+        node = check_keys(places.get(label) or {}, path, f"places.{label}", [], LANGS)
+        _add_forms(matcher, Entry(f"place:{label}", label, label), node, path)
 
 
 def _load_actors(path: Path, matcher: Matcher) -> dict[str, ActorInfo]:
@@ -581,7 +629,7 @@ def _load_actors(path: Path, matcher: Matcher) -> dict[str, ActorInfo]:
             path,
             "actor",
             ["name", "kind"],
-            ["gtd_names", "affiliate_of", "by_country", "ar", "en"],
+            ["gtd_names", "affiliate_of", "by_country", "forces", "ar", "en"],
         )
         name = str(node["name"])
         if name in actors:
@@ -599,20 +647,30 @@ def _load_actors(path: Path, matcher: Matcher) -> dict[str, ActorInfo]:
             tuple(forms_of(node, "gtd_names", path)),
             node.get("affiliate_of"),
             _frozen({str(k): str(v) for k, v in by_country.items()}),
+            node.get("forces"),
         )
         entry = Entry("actor", name, name, _frozen({"kind": node["kind"]}))
         _require_forms(_add_forms(matcher, entry, node, path), node, path, f"actor {name!r}")
     for name, info in actors.items():
-        for other in (info.affiliate_of, *info.by_country.values()):
+        for other in (info.affiliate_of, info.forces, *info.by_country.values()):
             if other is not None and other not in actors:
                 raise LexiconError(f"{path}: actor {name!r} refers to unknown actor {other!r}")
     anaphors = data.get("anaphors") or {}
     check_keys(anaphors, path, "anaphors", [], LANGS)
     _add_forms(matcher, Entry("actor_anaphor", "group", "group"), anaphors, path)
-    cues = check_keys(data["cues"], path, "cues", [*ATTRIBUTION_CUES, "negation", *ROLE_CUES])
+    cues = check_keys(
+        data["cues"],
+        path,
+        "cues",
+        [*ATTRIBUTION_CUES, "negation", *ROLE_CUES],
+        ["own_loss", "announce_links"],
+    )
     for label in ATTRIBUTION_CUES:
         node = check_keys(cues[label], path, f"cues.{label}", [], LANGS)
         _add_forms(matcher, Entry("attr", label, label), node, path, clitics="verb")
+    for label in ("own_loss", "announce_links"):
+        node = check_keys(cues.get(label) or {}, path, f"cues.{label}", [], LANGS)
+        _add_forms(matcher, Entry(label, label, label), node, path)
     node = check_keys(cues["negation"], path, "cues.negation", [], LANGS)
     _add_forms(matcher, Entry("attr_neg", "negation", "negation"), node, path, clitics="verb")
     for label in ROLE_CUES:

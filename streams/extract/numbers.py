@@ -74,7 +74,9 @@ class Casualties(NamedTuple):
     ``killed_group`` classifies ``killed_group_text``: ``militants`` (the attackers' side, e.g.
     ISIS members killed in a raid), ``security``, ``civilians`` or None when not stated; the
     assembler decides whether those deaths are victims of the incident or its perpetrators.
-    Spans are offsets into the sentence covering keyword and number.
+    Spans are offsets into the sentence covering keyword and number. ``killed_stated`` says the
+    killed count is a coder's figure for this very event ("Fatalities coded as 3"), which
+    should win over tolls elsewhere in the article.
     """
 
     killed: Count | None = None
@@ -85,6 +87,7 @@ class Casualties(NamedTuple):
     wounded_group: str | None = None
     killed_span: tuple[int, int] | None = None
     wounded_span: tuple[int, int] | None = None
+    killed_stated: bool = False
 
     @property
     def perpetrators_killed(self) -> Count | None:
@@ -122,9 +125,25 @@ _ROLES = {"unit", "ten", "hundred", "scale", "scales", "dozen", "number"}
 _QUALIFIERS = ("approx", "at_least")
 
 
+class _Ranges(NamedTuple):
+    """Words that make two numbers one range: "4-7", "two or three", "between 3 and 5"."""
+
+    joiners: frozenset[str]  # always a range ("to", "-", "أو")
+    after_opener: frozenset[str]  # a range after an opener ("and" after "between")
+    openers: tuple[str, ...]
+
+
 class _NumberLexicon(NamedTuple):
     entries: dict[str, list[tuple[str, _Item]]]  # by language
     proclitics: list[str]
+    ranges: dict[str, _Ranges]  # by language, and "und"
+
+
+def _by_lang(build: Any) -> dict[str, Any]:
+    """``build(langs)`` for each language and for "und" (both)."""
+    result = {lang: build((lang,)) for lang in LANGUAGES}
+    result["und"] = build(LANGUAGES)
+    return result
 
 
 def _langs(lex: Lexicon, key: str) -> dict[str, Any]:
@@ -136,10 +155,13 @@ def _langs(lex: Lexicon, key: str) -> dict[str, Any]:
     return node
 
 
-def _dual_forms(singular: str) -> list[str]:
-    """Dual forms of a normalised singular: "قذيفه" -> "قذيفتين", "قذيفتان", with the article."""
+def _dual_forms(singular: str, nominative_only: bool = False) -> list[str]:
+    """Dual forms of a normalised singular: "قذيفه" -> "قذيفتين", "قذيفتان", with the article.
+
+    ``nominative_only`` keeps the "-ان" forms: for nouns whose plural is spelt like "-ين".
+    """
     base = singular[:-1] + "ت" if singular.endswith("ه") else singular
-    forms = [base + "ين", base + "ان"]
+    forms = [base + "ان"] if nominative_only else [base + "ين", base + "ان"]
     return forms + ["ال" + f for f in forms] + ["لل" + f for f in forms]
 
 
@@ -160,6 +182,10 @@ def _number_entries(lex: Lexicon, lang: str) -> list[tuple[str, _Item]]:
     for noun in lex.strings(f"dual_nouns.{lang}", lex.get(f"dual_nouns.{lang}", [])):
         singular = phrase_key(noun)
         entries += [(form, _Tag("dual", 2, singular)) for form in _dual_forms(singular)]
+    key = f"dual_nominative_nouns.{lang}"
+    for noun in lex.strings(key, lex.get(key, [])):
+        singular = phrase_key(noun)
+        entries += [(form, _Tag("dual", 2, singular)) for form in _dual_forms(singular, True)]
     for form in lex.strings(f"two_words.{lang}", lex.get(f"two_words.{lang}", [])):
         entries.append((form, _Tag("double", 2)))
     for i, entry in enumerate(lex.get(f"vague.{lang}")):
@@ -202,7 +228,18 @@ def load_number_lexicon() -> _NumberLexicon:
     by_lang = {lang: _number_entries(lex, lang) for lang in LANGUAGES}
     for lang, entries in by_lang.items():
         _check_meanings(lex, f"(entries for {lang})", entries)
-    return _NumberLexicon(by_lang, proclitics)
+    return _NumberLexicon(by_lang, proclitics, _by_lang(lambda langs: _ranges(lex, langs)))
+
+
+def _ranges(lex: Lexicon, langs: Iterable[str]) -> _Ranges:
+    def forms(key: str) -> list[str]:
+        return [phrase_key(f) for lang in langs for f in lex.strings(key, lex.get(key, []))]
+
+    return _Ranges(
+        frozenset(form for lang in langs for form in forms(f"ranges.joiners.{lang}")),
+        frozenset(form for lang in langs for form in forms(f"ranges.after_opener.{lang}")),
+        tuple(form for lang in langs for form in forms(f"ranges.openers.{lang}")),
+    )
 
 
 def _check_meanings(lex: Lexicon, key: str, entries: Iterable[tuple[str, Any]]) -> None:
@@ -507,7 +544,40 @@ def numbers_in_normalized(norm: str, lang: str, scan: PhraseScan | None = None) 
         kind = "vague" if state.vague else "number"
         found.append(NumberSpan(start, end, core_start, core_end, int(value), qualifier, kind))
         i = j
-    return found
+    return _merge_ranges(norm, found, lang) if len(found) > 1 else found
+
+
+def _merge_ranges(norm: str, found: list[NumberSpan], lang: str) -> list[NumberSpan]:
+    """Two numbers making a range ("4-7", "two or three", "بين 3 و5") become one count of at
+    least the lower bound, as ACLED codes the lowest figure of a range."""
+    ranges = load_number_lexicon().ranges[lang if lang in LANGUAGES else "und"]
+    merged: list[NumberSpan] = []
+    for num in found:
+        low = merged[-1] if merged else None
+        if (
+            low is not None
+            and low.kind == num.kind == "number"
+            and num.qualifier == "exact"
+            and low.value < num.value
+        ):
+            gap = norm[low.end : num.start].strip()
+            opened = gap in ranges.after_opener and any(
+                _ends_with_word(norm, low.start, o) for o in ranges.openers
+            )
+            if gap in ranges.joiners or opened:
+                qualifier = "at_least" if low.qualifier == "exact" else low.qualifier
+                merged[-1] = low._replace(end=num.end, core_end=num.core_end, qualifier=qualifier)
+                continue
+        merged.append(num)
+    return merged
+
+
+def _ends_with_word(norm: str, pos: int, word: str) -> bool:
+    """True when ``word`` is the whole word (or phrase) just before ``pos``."""
+    text = norm[:pos].rstrip()
+    return text.endswith(word) and (
+        len(text) == len(word) or not text[len(text) - len(word) - 1].isalpha()
+    )
 
 
 @functools.lru_cache(maxsize=512)
@@ -550,10 +620,20 @@ class _Keyword(NamedTuple):
     counts: str  # killed | wounded
     before: bool  # may come before the number: "مقتل خمسة"
     after: bool  # may come after it: "خمسة قتلى"
+    one: bool = False  # names one victim by itself: "killing him", "لقي حتفه"
+    stated: bool = False  # a coder's figure for this event, over any other: "coded as 3"
+    toll: bool = False  # a death toll: "the death toll from the bombing rose to 35"
+    noted: bool = False  # with its number alone in a clause, a coder's figure: "9 fatalities."
 
 
 class _NoneSaid(NamedTuple):
     counts: str  # both | killed | wounded
+
+
+class _Aside(NamedTuple):
+    """A phrase that changes how the counts near it read."""
+
+    kind: str  # add_before | add_after | other_event
 
 
 class _WordSet(NamedTuple):
@@ -570,17 +650,49 @@ class _WordSet(NamedTuple):
             return any(p in joined for p in self.phrases)
         return False
 
+    def is_phrase(self, words: list[str]) -> bool:
+        """True when ``words`` are exactly one listed word or phrase."""
+        joined = " ".join(words)
+        return joined in self.words or f" {joined} " in self.phrases
+
+    def strip_leading(self, words: list[str]) -> list[str]:
+        """``words`` without a listed phrase (or word) at their start."""
+        if words and words[0] in self.words:
+            return words[1:]
+        joined = " " + " ".join(words) + " "
+        for phrase in self.phrases:
+            if joined.startswith(phrase):
+                return words[phrase.count(" ") - 1 :]
+        return words
+
 
 class _CasualtyLexicon(NamedTuple):
-    keywords: dict[str, list[tuple[str, _Keyword | _NoneSaid]]]  # by language, for the index
+    keywords: dict[str, list[tuple[str, Any]]]  # by language, for the index
     proclitics: list[str]
-    singular: dict[str, PhraseMatcher[str]]
+    people: dict[str, PhraseMatcher[str]]  # one | many | any (determiner) | singular (determiner)
+    people_words: dict[str, _WordSet]
     groups: dict[str, PhraseMatcher[str]]
     blockers: dict[str, _WordSet]
     not_victims: dict[str, _WordSet]
+    animals: dict[str, _WordSet]
+    alone: dict[str, _WordSet]
+    not_victims_before: dict[str, _WordSet]
     group_stops: dict[str, _WordSet]
     auxiliaries: dict[str, _WordSet]
+    singular_auxiliaries: dict[str, _WordSet]
     trailing: dict[str, _WordSet]
+    agents: dict[str, _WordSet]
+    collectives: dict[str, _WordSet]
+    negations: dict[str, _WordSet]
+    joiners: dict[str, _WordSet]
+    breakdowns: dict[str, _WordSet]
+    toll_links: dict[str, _WordSet]
+    complements: dict[str, _WordSet]
+    fillers: dict[str, _WordSet]
+    verb_first_gap: dict[str, int]
+    bare_plurals: dict[str, str]  # normalised keyword -> killed | wounded
+    bare_openers: dict[str, _WordSet]
+    bare_value: int
     dual_keywords: dict[str, str]  # normalised singular -> killed | wounded
 
 
@@ -597,11 +709,7 @@ def _word_set(lex: Lexicon, key: str, langs: Iterable[str]) -> _WordSet:
     return _WordSet(frozenset(words), tuple(phrases))
 
 
-def _by_lang(build: Any) -> dict[str, Any]:
-    """``build(langs)`` for each language and for "und" (both)."""
-    result = {lang: build((lang,)) for lang in LANGUAGES}
-    result["und"] = build(LANGUAGES)
-    return result
+_KEYWORD_SIDES = ("before", "after", "one", "stated", "toll", "noted")
 
 
 @functools.cache
@@ -610,10 +718,10 @@ def load_casualty_lexicon() -> _CasualtyLexicon:
     lex = Lexicon("casualties.yaml")
     proclitics = lex.strings("proclitics.ar")
 
-    def keyword_entries(langs: Iterable[str]) -> list[tuple[str, _Keyword | _NoneSaid]]:
+    def keyword_entries(langs: Iterable[str]) -> list[tuple[str, Any]]:
         merged: dict[str, _Keyword] = {}
         for counts in ("killed", "wounded"):
-            for side in ("before", "after"):
+            for side in _KEYWORD_SIDES:
                 for lang in langs:
                     key = f"{counts}.{side}.{lang}"
                     for form in lex.strings(key, lex.get(key, [])):
@@ -622,13 +730,29 @@ def load_casualty_lexicon() -> _CasualtyLexicon:
                         if old.counts != counts:
                             raise lex.error(key, f"{form!r} is also listed under {old.counts}")
                         merged[norm] = _Keyword(
-                            counts, old.before or side == "before", old.after or side == "after"
+                            counts,
+                            old.before or side in ("before", "stated", "toll"),
+                            old.after or side in ("after", "noted"),
+                            old.one or side == "one",
+                            old.stated or side == "stated",
+                            old.toll or side == "toll",
+                            old.noted or side == "noted",
                         )
-        entries: list[tuple[str, _Keyword | _NoneSaid]] = list(merged.items())
+        entries: list[tuple[str, Any]] = list(merged.items())
         for counts in ("both", "killed", "wounded"):
             for lang in langs:
                 key = f"none.{counts}.{lang}"
                 entries += [(f, _NoneSaid(counts)) for f in lex.strings(key, lex.get(key, []))]
+        for kind, key in (
+            ("add_before", "additions.before"),
+            ("add_after", "additions.after"),
+            ("other_event", "other_event"),
+        ):
+            for lang in langs:
+                entries += [
+                    (f, _Aside(kind))
+                    for f in lex.strings(f"{key}.{lang}", lex.get(f"{key}.{lang}", []))
+                ]
         return entries
 
     def group_entries(langs: Iterable[str]) -> list[tuple[str, str]]:
@@ -639,44 +763,739 @@ def load_casualty_lexicon() -> _CasualtyLexicon:
                 entries += [(form, group) for form in lex.strings(key, lex.get(key, []))]
         return entries
 
-    def singular_entries(langs: Iterable[str]) -> list[tuple[str, str]]:
+    def people_entries(langs: Iterable[str]) -> list[tuple[str, str]]:
         entries: list[tuple[str, str]] = []
         for lang in langs:
-            key = f"singular_victims.{lang}"
-            entries += [(form, "victim") for form in lex.strings(key, lex.get(key, []))]
+            for value, key in (
+                ("one", "people.one"),
+                ("many", "people.many"),
+                ("any", "determiners.any"),
+                ("singular", "determiners.singular"),
+            ):
+                forms = lex.strings(f"{key}.{lang}", lex.get(f"{key}.{lang}", []))
+                entries += [(form, value) for form in forms]
         return entries
 
-    for key in ("killed", "wounded", "none", "groups"):
+    def people_words(langs: Iterable[str]) -> _WordSet:
+        one, many = _word_set(lex, "people.one", langs), _word_set(lex, "people.many", langs)
+        return _WordSet(one.words | many.words, one.phrases + many.phrases)
+
+    for key in ("killed", "wounded", "none", "groups", "people"):
         lex.mapping(key)
     dual_keywords: dict[str, str] = {}
+    bare_plurals: dict[str, str] = {}
     for counts in ("killed", "wounded"):
         for lang in LANGUAGES:
             key = f"dual_keywords.{counts}.{lang}"
             for form in lex.strings(key, lex.get(key, [])):
                 dual_keywords[phrase_key(form)] = counts
+            key = f"bare_plurals.{counts}.{lang}"
+            for form in lex.strings(key, lex.get(key, [])):
+                bare_plurals[phrase_key(form)] = counts
+    gaps = _langs(lex, "verb_first_gap")
+    verb_first_gap = {lang: lex.integer(f"verb_first_gap.{lang}", gaps[lang]) for lang in gaps}
+    verb_first_gap["und"] = max(verb_first_gap.values(), default=0)
+
+    def sets(key: str) -> dict[str, _WordSet]:
+        return _by_lang(lambda langs: _word_set(lex, key, langs))
+
     return _CasualtyLexicon(
         keywords=_checked_keywords(lex, {lang: keyword_entries((lang,)) for lang in LANGUAGES}),
         proclitics=proclitics,
-        singular=_by_lang(
-            lambda langs: _matcher(lex, "singular_victims", singular_entries(langs), [])
-        ),
+        people=_by_lang(lambda langs: _matcher(lex, "people", people_entries(langs), proclitics)),
+        people_words=_by_lang(people_words),
         groups=_by_lang(lambda langs: _matcher(lex, "groups", group_entries(langs), proclitics)),
-        blockers=_by_lang(lambda langs: _word_set(lex, "blockers", langs)),
-        not_victims=_by_lang(lambda langs: _word_set(lex, "not_victims", langs)),
-        group_stops=_by_lang(lambda langs: _word_set(lex, "group_stops", langs)),
-        auxiliaries=_by_lang(lambda langs: _word_set(lex, "auxiliaries", langs)),
-        trailing=_by_lang(lambda langs: _word_set(lex, "group_trailing", langs)),
+        blockers=sets("blockers"),
+        not_victims=sets("not_victims"),
+        animals=sets("animals"),
+        alone=sets("determiners.alone"),
+        not_victims_before=sets("not_victims_before"),
+        group_stops=sets("group_stops"),
+        auxiliaries=sets("auxiliaries"),
+        singular_auxiliaries=sets("singular_auxiliaries"),
+        trailing=sets("group_trailing"),
+        agents=sets("agents"),
+        collectives=sets("collectives"),
+        negations=sets("negations"),
+        joiners=sets("joiners"),
+        breakdowns=sets("breakdowns"),
+        toll_links=sets("toll_links"),
+        complements=sets("complements"),
+        fillers=sets("fillers"),
+        verb_first_gap=verb_first_gap,
+        bare_plurals=bare_plurals,
+        bare_openers=sets("bare_plurals.openers"),
+        bare_value=lex.integer("bare_plurals.value", lex.get("bare_plurals.value", 3)),
         dual_keywords=dual_keywords,
     )
 
 
+def _checked_keywords(
+    lex: Lexicon, by_lang: dict[str, list[tuple[str, Any]]]
+) -> dict[str, list[tuple[str, Any]]]:
+    for lang, entries in by_lang.items():
+        _check_meanings(lex, f"killed/wounded/none/additions/other_event ({lang})", entries)
+    return by_lang
+
+
+def _month_words() -> frozenset[str]:
+    """Month names from the dates lexicon, so "28 يناير" is never a death toll."""
+    from streams.extract.dates import month_words  # a cycle at import time otherwise
+
+    return month_words()
+
+
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _BREAK = re.compile(r"[.,،؛;:!?؟()\[\]\n]")
+_COMMA = re.compile(r"[,،]")
+_CLAUSE_END = re.compile(r"[,،;؛]")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 # Furthest a number may sit from its keyword, in words: "killed at least" is handled by the
-# qualifier, so two words suffice before; "5 ISIS members were killed" needs four after.
+# qualifier, so two words suffice before; after, four words of description besides
+# auxiliaries ("5 ISIS members were killed"), six when they name people ("Four members of Pyu
+# Saw Htee died").
 _MAX_GAP_BEFORE = 2
+_MAX_GAP_TOLL = 10  # "the death toll from Monday's bombing in the capital rose to 35"
 _MAX_GAP_AFTER = 4
+_MAX_GAP_AFTER_PEOPLE = 6
 _MAX_GROUP_WORDS = 5
+_MAX_NP_WORDS = 6  # words after "a"/"the" naming one victim ("a 60-year-old female civilian")
+_MAX_APPOSITION_WORDS = 12  # ", including soldiers and civilians," between victims and verb
+_MAX_ADDITION_WORDS = 6  # "In addition to the two bombers," / "in the blast, along with"
+_NEGATION_WINDOW = 4  # words before a singular phrase searched for "no", "whether", "لم"
+
+
+class _Pair(NamedTuple):
+    score: float
+    keyword: int
+    number: int
+    counts: str
+    direction: str  # before | after | self (the number's own word names the victims)
+    partial: bool = False  # more victims listed without a number: "9 soldiers and PNA members"
+
+
+class _Result(NamedTuple):
+    """One count read from the sentence, offsets in normalised text."""
+
+    value: int
+    qualifier: str
+    start: int  # keyword and victims together
+    end: int
+    group: tuple[int, int] | None  # the victims' description
+    kinds: tuple[str | None, ...] = ()  # the description's group, one per listed group
+    stated: bool = False
+
+
+_WEAKEST = ("vague", "approx", "at_least")
+
+
+def _combined(qualifiers: Iterable[str]) -> str:
+    """The qualifier of a sum: as weak as its weakest part."""
+    found = set(qualifiers)
+    return next((q for q in _WEAKEST if q in found), "exact")
+
+
+class _Reader:
+    """The casualty keywords and victim counts of one sentence, and the rules that link them.
+
+    Offsets are into the normalised sentence. ``work`` is the same text with parenthesised
+    asides that name no casualty blanked out ("13 Syrian Armed Forces (SAF) soldiers"), so
+    that gaps are measured as a reader skips them.
+    """
+
+    def __init__(
+        self,
+        norm: str,
+        lang: str,
+        cas: _CasualtyLexicon,
+        found: list[PhraseMatch[Any]],
+        spans: tuple[NumberSpan, ...],
+    ) -> None:
+        self.norm, self.lang, self.cas = norm, lang, cas
+        self.arabic = lang != "en"
+        keywords = [m for m in found if isinstance(m.value, _Keyword)]
+        self.nones = [m.value.counts for m in found if isinstance(m.value, _NoneSaid)]
+        asides = [m for m in found if isinstance(m.value, _Aside)]
+        self.work, hidden = _blank_parentheses(norm, keywords)
+        hidden += [_region(norm, a) for a in asides if a.value.kind == "other_event"]
+
+        def shown(start: int) -> bool:
+            return not any(lo <= start < hi for lo, hi in hidden)
+
+        self.keywords = [k for k in keywords if shown(k.start)]
+        self.additions = [a for a in asides if a.value.kind != "other_event" and shown(a.start)]
+        self.keyword_starts = {k.start for k in self.keywords} | {k.start for k in asides}
+        numbers = [n for n in spans if shown(n.core_start) and not self._counts_something_else(n)]
+        ones = self._one_spans(numbers) if self.keywords else []
+        ones = [o for o in ones if shown(o.start)]
+        self.heads = sorted(numbers + ones)
+        self.head_starts = {h.core_start for h in self.heads} | {h.start for h in self.heads}
+        self._groups: dict[int, tuple[int, list[str]]] = {}
+
+    # -- what a number counts --------------------------------------------------------------
+
+    def _counts_something_else(self, num: NumberSpan) -> bool:
+        """True when the number counts rockets, days or kilometres, is an age ("aged 25"), a
+        unit ("Battalion 103") or a day of a month."""
+        cas, lang = self.cas, self.lang
+        if num.kind == "double":
+            return True
+        if num.kind == "dual":
+            return num.word is not None and num.word in cas.not_victims[lang].words
+        previous = _previous_word(self.norm, num.start)
+        if previous and cas.not_victims_before[lang].hits([previous]):
+            return True
+        following = _next_words(self.norm, num.core_end)
+        if not following:
+            return False
+        if cas.not_victims[lang].hits(following[:1]) or cas.not_victims[lang].hits(following):
+            return True
+        if cas.animals[lang].hits(following):
+            return True
+        return following[0] in _month_words()
+
+    def _one_spans(self, numbers: list[NumberSpan]) -> list[NumberSpan]:
+        """Descriptions of one victim without a number: "a police force", "the driver of the
+        tanker", "his grandson", Arabic "جندي"; as heads of value 1 and kind "one"."""
+        work, cas, lang = self.work, self.cas, self.lang
+        matches = cas.people[lang].find(work)
+        if not matches:
+            return []
+        taken = [(n.start, n.end) for n in numbers] + [(k.start, k.end) for k in self.keywords]
+        number_ends = {n.core_end for n in numbers}
+        number_starts = {n.start for n in numbers}
+        by_start = {m.start + m.prefix: m for m in matches}
+        before_ends = {k.end for k in self.keywords if k.value.before}
+        stops, collectives = cas.group_stops[lang], cas.collectives[lang]
+        spans: list[NumberSpan] = []
+        reach = 0
+        for m in matches:
+            start = m.start + m.prefix
+            if start < reach:
+                continue
+            end = None
+            if m.value in ("any", "singular"):
+                # The description runs to a stop word; its last people word decides.
+                last: str | None = None
+                pos = m.end
+                for count, w in enumerate(_WORD.finditer(work, m.end)):
+                    if (
+                        count == _MAX_NP_WORDS
+                        or _BREAK.search(work, pos, w.start())
+                        or (count > 0 and stops.hits([w.group()]))  # "an IS militant"
+                        or w.start() in self.keyword_starts
+                        or w.start() in number_starts
+                    ):
+                        break
+                    if collectives.hits([w.group()]):
+                        last = None
+                        break
+                    pos = w.end()
+                    person = by_start.get(w.start())
+                    if person is not None and person.value in ("one", "many"):
+                        last = person.value
+                if last is not None and (m.value == "any" or last == "one"):
+                    end = pos
+                elif cas.alone[lang].hits([work[start : m.end]]):
+                    following = _next_words(work, m.end, 1)
+                    if not following or (
+                        stops.hits(following) and _skip_spaces(work, m.end) not in number_starts
+                    ):
+                        end = m.end  # "injuring another", not "another 3 people"
+            elif m.value == "one" and (self.arabic or _skip_back(work, start) in before_ends):
+                # A bare singular: Arabic "مقتل جندي"; English only as the object of a
+                # verb ("killed commander X").
+                end = m.end
+                previous = _skip_back(work, start)
+                after = _skip_spaces(work, end)
+                if previous in number_ends or after in number_starts:
+                    end = None  # the counted noun ("عشرين جنديا") or an agent ("مسلح 5")
+            if end is None or any(a < end and start < b for a, b in taken):
+                continue
+            spans.append(NumberSpan(start, end, start, end, 1, "exact", "one"))
+            reach = end
+        return spans
+
+    def _is_people(self, head: NumberSpan, words: list[str]) -> bool:
+        """True when a listed group names people ("four attackers", "ومدنيان", "a police")."""
+        if head.kind == "one":
+            return True
+        people = self.cas.people_words[self.lang]
+        if head.kind == "dual":
+            return head.word is not None and head.word in people.words
+        if people.hits(words):
+            return True
+        return self.arabic and any(_bare(w) in people.words for w in words)
+
+    # -- linking keywords and numbers ------------------------------------------------------
+
+    def _gap(self, start: int, end: int) -> list[str] | None:
+        """Words between two offsets, or None when punctuation separates them."""
+        if _BREAK.search(self.work, start, end):
+            return None
+        return _WORD.findall(self.work, start, end)
+
+    def _between(self, items: Iterable[Any], start: int, end: int) -> bool:
+        """True when one of ``items`` lies wholly inside ``[start, end)``."""
+        return any(start <= o.start and o.end <= end for o in items)
+
+    def pairs(self) -> list[_Pair]:
+        """Every plausible keyword-number link, scored by distance (lower is better)."""
+        pairs: list[_Pair] = []
+        for k, kw in enumerate(self.keywords):
+            spec: _Keyword = kw.value
+            for n, head in enumerate(self.heads):
+                if spec.before and kw.end <= head.start:
+                    score = self._before_score(kw, head)
+                    if score is not None:
+                        pairs.append(_Pair(score, k, n, spec.counts, "before"))
+                elif spec.after and head.end <= kw.start:
+                    link = self._after_score(kw, head)
+                    if link is not None:
+                        pairs.append(_Pair(link[0], k, n, spec.counts, "after", link[1]))
+        for n, head in enumerate(self.heads):
+            if head.kind == "dual" and head.word in self.cas.dual_keywords:
+                pairs.append(_Pair(-1, -1, n, self.cas.dual_keywords[head.word], "self"))
+        return pairs
+
+    def _before_score(self, kw: PhraseMatch[Any], head: NumberSpan) -> float | None:
+        """Score of a number after its keyword ("killing 5", "مقتل جندي"), or None."""
+        cas, lang = self.cas, self.lang
+        if kw.value.stated and (head.kind == "one" or _WORD.search(self.work, kw.end, head.start)):
+            return None  # "coded as 3", not "Coded Actor 1"
+        words = self._gap(kw.end, head.start)
+        if words is None:
+            if self.work[kw.end : head.start].strip() != ":":  # "fatalities: 3"
+                return None
+            words = []
+        words = cas.fillers[lang].strip_leading(words)
+        if self._between(self.heads, kw.end, head.start):
+            return None
+        if any(kw.end <= o.start < head.start for o in self.keywords):
+            return None
+        if head.kind == "one":
+            if all(w in cas.agents[lang].words for w in words) and len(words) <= 2:
+                return len(words)
+            return None
+        if len(words) <= _MAX_GAP_BEFORE and not cas.blockers[lang].hits(words):
+            return len(words)
+        if kw.value.toll and len(words) <= _MAX_GAP_TOLL:
+            links = cas.toll_links[lang]
+            if links.hits(words[-1:]) or links.hits(words[-2:]):
+                return len(words) + 1
+        # "وقتل في المقدادية ... ثلاثة مدنيين": a place between verb and subject.
+        limit = cas.verb_first_gap.get(lang, 0)
+        if len(words) <= limit and self._is_people(head, _next_words(self.work, head.core_end, 1)):
+            return len(words) + 2
+        return None
+
+    def _after_score(self, kw: PhraseMatch[Any], head: NumberSpan) -> tuple[float, bool] | None:
+        """Score of a number before its keyword, and whether its count is only a floor."""
+        cas, lang = self.cas, self.lang
+        if any(head.end <= o.start < kw.start for o in self.keywords):
+            return None
+        text = self.work[head.end : kw.start]
+        words = self._gap(head.end, kw.start)
+        if words is not None:
+            if self._between(self.heads, head.end, kw.start):
+                return None
+            words = _strip_trailing(words, cas.auxiliaries[lang])
+            if head.kind == "one":
+                # "the driver of the tanker was killed", "a lance corporal were killed"
+                if not words or (
+                    cas.complements[lang].hits(words[:1]) and len(words) <= _MAX_NP_WORDS + 1
+                ):
+                    return len(words) + 0.1, False
+                return None
+            if cas.blockers[lang].hits(words):
+                partial = self._partial_score(head, words)
+                return None if partial is None else (partial, True)
+            if len(words) <= _MAX_GAP_AFTER or (
+                len(words) <= _MAX_GAP_AFTER_PEOPLE and self._is_people(head, words)
+            ):
+                return len(words) + 0.1, False
+            return None
+        # "8 civilians, mostly local volunteers, were killed": an apposition before the verb.
+        parts = _COMMA.split(text)
+        if len(parts) != 3 or head.kind == "one" or _BREAK.search(_COMMA.sub(" ", text)):
+            return None
+        group, aside, tail = (_WORD.findall(p) for p in parts)
+        if (
+            len(group) > _MAX_GAP_AFTER
+            or cas.blockers[lang].hits(group)
+            or not 0 < len(aside) <= _MAX_APPOSITION_WORDS
+            or _strip_trailing(tail, cas.auxiliaries[lang])
+        ):
+            return None
+        comma = head.end + len(parts[0])
+        if self._between(self.heads, head.end, comma):
+            return None
+        return len(group) + 1.1, False
+
+    def _partial_score(self, head: NumberSpan, words: list[str]) -> float | None:
+        """Score of "Nine military soldiers and PNA members died": a count, then more victims
+        without one (the count is then a floor)."""
+        joiners, blockers = self.cas.joiners[self.lang], self.cas.blockers[self.lang]
+        cut = next((i for i, w in enumerate(words) if joiners.is_phrase([w])), None)
+        if cut is None:
+            return None
+        group, more = words[:cut], words[cut + 1 :]
+        if (
+            not group
+            or len(group) > _MAX_GAP_AFTER
+            or not 0 < len(more) <= _MAX_GAP_AFTER
+            or blockers.hits(group)
+            or blockers.hits(more)
+            or not self._is_people(head, group)
+            or not self.cas.people_words[self.lang].hits(more)
+        ):
+            return None
+        return len(words) + 0.5
+
+    # -- lists of victims ------------------------------------------------------------------
+
+    def _group_end(self, head: NumberSpan) -> tuple[int, list[str]]:
+        """End of the victims' description after a head, and its words ("5 ISIS members")."""
+        cached = self._groups.get(head.core_start)
+        if cached is not None:
+            return cached
+        stops = self.cas.group_stops[self.lang]
+        end = head.core_end
+        words: list[str] = []
+        for m in _WORD.finditer(self.work, head.core_end):
+            word = m.group()
+            if (
+                len(words) == _MAX_GROUP_WORDS
+                or _BREAK.search(self.work, end, m.start())
+                or word.isdigit()
+                or stops.hits([word])
+                or m.start() in self.keyword_starts
+                or m.start() in self.head_starts
+                # An attached "و" opens the next clause ("... عناصر وإصابة"), but "وزراء" is a word.
+                or (self.arabic and word.startswith("و") and len(words) > 0)
+            ):
+                break
+            words.append(word)
+            end = m.end()
+        self._groups[head.core_start] = (end, words)
+        return end, words
+
+    def _joiner(self, text: str) -> str | None:
+        """``and`` or ``comma`` when ``text`` joins two groups of a list, else None."""
+        text = text.strip()
+        if not text:
+            return None
+        if text in (",", "،"):
+            return "comma"
+        words = _WORD.findall(text)
+        if _COMMA.sub("", text).strip() != " ".join(words):
+            return None
+        return "and" if self.cas.joiners[self.lang].is_phrase(words) else None
+
+    def _keyword_follows(self, pos: int) -> bool:
+        """True when a keyword follows ``pos`` (after auxiliaries): the group is its own."""
+        aux = self.cas.auxiliaries[self.lang]
+        for m in _WORD.finditer(self.work, pos):
+            if m.start() in self.keyword_starts:
+                return True
+            if _BREAK.search(self.work, pos, m.start()) or not aux.hits([m.group()]):
+                return False
+            pos = m.end()
+        return False
+
+    def forward(self, i: int) -> list[int]:
+        """Heads listed after ``heads[i]`` with it: "killing two policemen and a civilian"."""
+        members, pending = [i], []
+        end = self._group_end(self.heads[i])[0]
+        for j in range(i + 1, len(self.heads)):
+            head = self.heads[j]
+            joiner = self._joiner(self.work[end : head.start])
+            if joiner is None:
+                break
+            next_end, words = self._group_end(head)
+            if not self._is_people(head, words) or self._keyword_follows(next_end):
+                break
+            pending.append(j)
+            if joiner == "and":  # commas join only once "and" closes the list
+                members += pending
+                pending = []
+            end = next_end
+        return members
+
+    def backward(self, i: int) -> list[int]:
+        """Heads listed before ``heads[i]`` with it: "six soldiers and four attackers were
+        killed"; a breakdown ("Four soldiers including two officers") gives way to its total."""
+        members = [i]
+        start = self.heads[i].start
+        joined = False
+        breakdowns = self.cas.breakdowns[self.lang]
+        for j in range(i - 1, -1, -1):
+            head = self.heads[j]
+            end, words = self._group_end(head)
+            between = self.work[end:start]
+            gap = _WORD.findall(between)
+            if gap and not _BREAK.search(_COMMA.sub(" ", between)) and breakdowns.is_phrase(gap):
+                members, start, joined = [j], head.start, False
+                continue
+            joiner = self._joiner(between)
+            if joiner is None or (joiner == "comma" and not joined):
+                break
+            if not self._is_people(head, words):
+                break
+            joined = True
+            members.append(j)
+            start = head.start
+        return sorted(members)
+
+    def result(self, pair: _Pair) -> _Result:
+        """The count of a link, summing listed groups of victims."""
+        heads = self.heads
+        kw = self.keywords[pair.keyword] if pair.keyword >= 0 else None
+        if pair.direction == "after":
+            members = self.backward(pair.number)
+        else:
+            members = self.forward(pair.number)
+        value = sum(heads[m].value for m in members)
+        qualifier = _combined(heads[m].qualifier for m in members)
+        if pair.partial:
+            qualifier = _combined([qualifier, "at_least"])
+        first, last = heads[members[0]], heads[members[-1]]
+        start, end = first.start, last.end
+        if kw is not None:
+            start, end = min(start, kw.start + kw.prefix), max(end, kw.end)
+        if members == [pair.number]:
+            group = self._group_text(heads[pair.number], pair, kw)
+            kinds: tuple[str | None, ...] = (self._kind(group),)
+        elif len(members) == 1:  # a total before its breakdown
+            group = self._group_text(first, pair._replace(direction="before"), None)
+            kinds = (self._kind(group),)
+        else:
+            group = (first.core_start, self._group_end(last)[0])
+            kinds = tuple(
+                self._kind((heads[m].core_start, self._group_end(heads[m])[0])) for m in members
+            )
+        stated = kw is not None and (
+            kw.value.stated or (kw.value.noted and self._alone(first.start, kw.end))
+        )
+        if stated:  # "coded as 2 for this event": no description of the victims
+            group, kinds = None, (None,)
+        return _Result(value, qualifier, start, end, group, kinds, stated)
+
+    def _alone(self, start: int, end: int) -> bool:
+        """True when ``work[start:end]`` is a clause of its own ("... injuries. 9 fatalities.")."""
+        before = self.work[:start].rstrip()
+        after = self.work[end:].lstrip()
+        return (not before or before[-1] in ".;:؛") and (not after or after[0] in ".;؛")
+
+    def _kind(self, span: tuple[int, int] | None) -> str | None:
+        if span is None:
+            return None
+        found = self.cas.groups[self.lang].find(self.norm[span[0] : span[1]])
+        return found[0].value if found else None
+
+    def _group_text(
+        self, num: NumberSpan, pair: _Pair, keyword: PhraseMatch[Any] | None
+    ) -> tuple[int, int] | None:
+        """Normalised span of the victims' description for a linked number, if any."""
+        norm, cas, lang = self.norm, self.cas, self.lang
+        if pair.direction == "self" or num.kind in ("dual", "one"):
+            return num.core_start, max(num.core_end, self._group_end(num)[0])
+        if pair.direction == "after" and keyword is not None:
+            stop = _BREAK.search(self.work, num.core_end, keyword.start)
+            limit = stop.start() if stop else keyword.start
+            spans = [m.span() for m in _WORD.finditer(self.work, num.core_end, limit)]
+            words = [norm[s:e] for s, e in spans]
+            aux = cas.auxiliaries[lang]
+            while words and aux.hits(words[-1:]):
+                words.pop()
+                spans.pop()
+            if len(spans) > _MAX_GROUP_WORDS:
+                spans = spans[:_MAX_GROUP_WORDS]
+            return (spans[0][0], spans[-1][1]) if spans else None
+        trailing = cas.trailing[lang]
+        end, words = self._group_end(num)
+        described = list(_WORD.finditer(self.work, num.core_end, end))
+        while described and trailing.hits([described[-1].group()]):
+            described.pop()
+        if described:
+            return described[0].start(), described[-1].end()
+        if keyword is None:
+            return None
+        # Arabic may put the noun first: "قتل مسلحين اثنين" (the gunmen, two of them).
+        found = [m.span() for m in _WORD.finditer(self.work, keyword.end, num.start)]
+        return (found[0][0], found[-1][1]) if found else None
+
+    # -- counts without a number -------------------------------------------------------------
+
+    def negated(self, pos: int) -> bool:
+        """True when a negation or doubt shortly precedes ``pos`` in its clause."""
+        words: list[str] = []
+        for m in _WORD.finditer(self.work, max(0, pos - 60), pos):
+            if _BREAK.search(self.work, m.end(), pos):
+                words = []
+                continue
+            words.append(m.group())
+        words = words[-_NEGATION_WINDOW:]
+        if self.arabic:
+            words += [_bare(w) for w in words]  # "لمحاولة اغتيال"
+        return self.cas.negations[self.lang].hits(words)
+
+    def singular(self, k: int) -> _Result | None:
+        """One victim said without a number: "killing him", "لقي حتفه", "Badi ... was killed"."""
+        kw = self.keywords[k]
+        spec: _Keyword = kw.value
+        one = spec.one
+        if not one and spec.after:
+            before = self._words_before(kw.start, 3)
+            aux = self.cas.singular_auxiliaries[self.lang]
+            one = bool(before) and (
+                aux.hits(before[-1:])
+                or aux.hits(before[-2:])
+                or (
+                    len(before) >= 2
+                    and aux.hits(before[-2:-1])
+                    and self.cas.auxiliaries[self.lang].hits(before[-1:])
+                )
+            )
+        if not one or self.negated(kw.start):
+            return None
+        # "their dog was killed": the subject is not a person.
+        subject = self._words_before(kw.start, 4)
+        aux = self.cas.auxiliaries[self.lang]
+        subject = _strip_trailing(subject, aux)
+        if subject and self.cas.animals[self.lang].hits(subject[-1:]):
+            return None
+        return _Result(1, "exact", kw.start + kw.prefix, kw.end, None, (None,))
+
+    def _words_before(self, pos: int, limit: int) -> list[str]:
+        words: list[str] = []
+        for m in _WORD.finditer(self.work, max(0, pos - 40), pos):
+            if _BREAK.search(self.work, m.end(), pos):
+                words = []
+                continue
+            words.append(m.group())
+        return words[-limit:]
+
+    def bare_plural(self, k: int) -> _Result | None:
+        """Some killed or wounded, no number ("سقوط قتلى وجرحى"): a vague count."""
+        kw = self.keywords[k]
+        word = self.norm[kw.start + kw.prefix : kw.end]
+        if self.cas.bare_plurals.get(word) != kw.value.counts or self.negated(kw.start):
+            return None
+        before = self._words_before(kw.start, 3)
+        if before and self.arabic:
+            before[-1] = _bare(before[-1])  # "وسقوط"
+        openers = self.cas.bare_openers[self.lang]
+        if not (
+            any(openers.is_phrase(before[-n:]) for n in (1, 2, 3))
+            or (before and before[-1] in self.cas.bare_plurals and kw.prefix > 0)
+        ):
+            return None  # "مستشفى شهداء الأقصى", "جثث الشهداء"
+        return _Result(self.cas.bare_value, "vague", kw.start + kw.prefix, kw.end, None, (None,))
+
+    # -- victims added to a count --------------------------------------------------------------
+
+    def add_others(self, results: dict[str, _Result]) -> dict[str, _Result]:
+        """Victims a count leaves out: "In addition to the assailant, four people were killed"
+        (5), "was killed, along with two police officers" (3), "قتلته مع سبعة" (8)."""
+        out = dict(results)
+        for counts, res in results.items():
+            extra: list[NumberSpan] = []
+            for a in self.additions:
+                if a.value.kind == "add_before" and a.end <= res.start:
+                    extra += self._added_before(a, res)
+                elif a.value.kind == "add_after" and a.start >= res.end:
+                    extra += self._added_after(a, res)
+            if extra:
+                value = res.value + sum(h.value for h in extra)
+                qualifier = _combined([res.qualifier, *(h.qualifier for h in extra)])
+                out[counts] = res._replace(value=value, qualifier=qualifier)
+        return out
+
+    def _added_before(self, a: PhraseMatch[Any], res: _Result) -> list[NumberSpan]:
+        text = self.work[a.end : res.start]
+        parts = _COMMA.split(text)
+        if len(parts) != 2 or parts[1].strip() or _BREAK.search(parts[0]):
+            return []
+        comma = a.end + len(parts[0])
+        if len(_WORD.findall(parts[0])) > _MAX_ADDITION_WORDS or any(
+            a.end <= s < comma for s in self.keyword_starts
+        ):
+            return []
+        return [h for h in self.heads if a.end <= h.start and h.end <= comma]
+
+    def _added_after(self, a: PhraseMatch[Any], res: _Result) -> list[NumberSpan]:
+        text = self.work[res.end : a.start]
+        if text.strip():
+            parts = _COMMA.split(text)
+            words = _WORD.findall(parts[0])
+            if (
+                len(parts) != 2
+                or parts[1].strip()
+                or _BREAK.search(parts[0])
+                or len(words) > _MAX_ADDITION_WORDS
+                or any(res.end <= s < a.start for s in self.keyword_starts)
+            ):
+                return []
+        start = _skip_spaces(self.work, a.end)
+        first = next((i for i, h in enumerate(self.heads) if h.start == start), None)
+        if first is None:
+            return []
+        return [self.heads[i] for i in self.forward(first)]
+
+
+def _blank_parentheses(
+    norm: str, keywords: list[PhraseMatch[Any]]
+) -> tuple[str, list[tuple[int, int]]]:
+    """``norm`` with parenthesised asides that hold no keyword replaced by spaces."""
+    if "(" not in norm:
+        return norm, []
+    hidden = [
+        m.span()
+        for m in _PARENTHESES.finditer(norm)
+        if not any(m.start() <= k.start < m.end() for k in keywords)
+    ]
+    if not hidden:
+        return norm, []
+    chars = list(norm)
+    for lo, hi in hidden:
+        chars[lo:hi] = " " * (hi - lo)
+    return "".join(chars), hidden
+
+
+def _region(norm: str, aside: PhraseMatch[Any]) -> tuple[int, int]:
+    """What an "in retaliation for" phrase governs: up to the next comma ("In revenge for X,
+    gunmen killed 3") or the end of the sentence."""
+    comma = _CLAUSE_END.search(norm, aside.end)
+    return aside.start, comma.start() if comma else len(norm)
+
+
+def _strip_trailing(words: list[str], aux: _WordSet) -> list[str]:
+    while words and aux.hits(words[-1:]):
+        words = words[:-1]
+    return words
+
+
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "لل", "ال", "و", "ب", "ل", "ف")
+
+
+def _bare(word: str) -> str:
+    """An Arabic word without one attached conjunction/preposition and article."""
+    for prefix in _ARABIC_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix) :]
+    return word
+
+
+def _previous_word(norm: str, pos: int) -> str | None:
+    """The word just before ``pos``, across spaces, a full stop or a hyphen ("No. 318")."""
+    end = pos
+    while end > 0 and norm[end - 1] in " .-#":
+        end -= 1
+    start = end
+    while start > 0 and norm[start - 1].isalpha():
+        start -= 1
+    return norm[start:end] if start < end else None
 
 
 def _next_words(norm: str, pos: int, limit: int = 2) -> list[str]:
@@ -688,131 +1507,6 @@ def _next_words(norm: str, pos: int, limit: int = 2) -> list[str]:
         words.append(m.group())
         pos = m.end()
     return words
-
-
-def _counts_something_else(norm: str, num: NumberSpan, cas: _CasualtyLexicon, lang: str) -> bool:
-    """True when the number counts rockets, days or kilometres, or is a day of a month."""
-    if num.kind == "double":
-        return True
-    if num.kind == "dual":
-        return num.word is not None and num.word in cas.not_victims[lang].words
-    following = _next_words(norm, num.core_end)
-    if not following:
-        return False
-    if cas.not_victims[lang].hits(following[:1]) or cas.not_victims[lang].hits(following):
-        return True
-    return following[0] in _month_words()
-
-
-def _checked_keywords(
-    lex: Lexicon, by_lang: dict[str, list[tuple[str, _Keyword | _NoneSaid]]]
-) -> dict[str, list[tuple[str, _Keyword | _NoneSaid]]]:
-    for lang, entries in by_lang.items():
-        _check_meanings(lex, f"killed/wounded/none ({lang})", entries)
-    return by_lang
-
-
-def _month_words() -> frozenset[str]:
-    """Month names from the dates lexicon, so "28 يناير" is never a death toll."""
-    from streams.extract.dates import month_words  # a cycle at import time otherwise
-
-    return month_words()
-
-
-class _Pair(NamedTuple):
-    score: float
-    keyword: int
-    number: int
-    counts: str
-    direction: str  # before | after | self (the number's own word names the victims)
-
-
-def _gap_words(norm: str, start: int, end: int) -> list[str] | None:
-    """Words between two offsets, or None when punctuation separates them."""
-    if _BREAK.search(norm, start, end):
-        return None
-    return _WORD.findall(norm, start, end)
-
-
-def _pairs(
-    norm: str,
-    keywords: list[PhraseMatch[Any]],
-    numbers: list[NumberSpan],
-    cas: _CasualtyLexicon,
-    lang: str,
-) -> list[_Pair]:
-    """Every plausible keyword-number link, scored by distance (lower is better)."""
-    pairs: list[_Pair] = []
-    blockers = cas.blockers[lang]
-    for k, kw in enumerate(keywords):
-        spec: _Keyword = kw.value
-        for n, num in enumerate(numbers):
-            if spec.before and kw.end <= num.start:
-                words = _gap_words(norm, kw.end, num.start)
-                if words is None or len(words) > _MAX_GAP_BEFORE or blockers.hits(words):
-                    continue
-                if any(kw.end <= o.start and o.end <= num.start for o in numbers):
-                    continue
-                if any(kw.end <= o.start < num.start for o in keywords):
-                    continue
-                pairs.append(_Pair(len(words), k, n, spec.counts, "before"))
-            elif spec.after and num.end <= kw.start:
-                words = _gap_words(norm, num.end, kw.start)
-                if words is None or len(words) > _MAX_GAP_AFTER or blockers.hits(words):
-                    continue
-                if any(num.end <= o.start and o.end <= kw.start for o in numbers):
-                    continue
-                if any(num.end <= o.start < kw.start for o in keywords):
-                    continue
-                pairs.append(_Pair(len(words) + 0.1, k, n, spec.counts, "after"))
-    return pairs
-
-
-def _group_text(
-    norm: str,
-    num: NumberSpan,
-    pair: _Pair,
-    keyword: PhraseMatch[Any],
-    keyword_starts: set[int],
-    cas: _CasualtyLexicon,
-    lang: str,
-) -> tuple[int, int] | None:
-    """Normalised span of the victims' description for a linked number, if any."""
-    if pair.direction == "self":
-        return num.core_start, num.core_end
-    if pair.direction == "after":
-        spans = [m.span() for m in _WORD.finditer(norm, num.core_end, keyword.start)]
-        words = [norm[s:e] for s, e in spans]
-        aux = cas.auxiliaries[lang]
-        while words and aux.hits(words[-1:]):
-            words.pop()
-            spans.pop()
-        return (spans[0][0], spans[-1][1]) if spans else None
-    if num.kind == "dual":
-        return num.core_start, num.core_end
-    stops, trailing = cas.group_stops[lang], cas.trailing[lang]
-    spans = []
-    pos = num.end
-    for m in _WORD.finditer(norm, num.end):
-        word = m.group()
-        if (
-            len(spans) == _MAX_GROUP_WORDS
-            or _BREAK.search(norm, pos, m.start())
-            or word.isdigit()
-            or stops.hits([word])
-            or m.start() in keyword_starts
-            # An attached "و" opens the next clause ("... عناصر وإصابة"), but "وزراء" is a word.
-            or (lang != "en" and word.startswith("و") and len(spans) > 0)
-        ):
-            break
-        spans.append(m.span())
-        pos = m.end()
-    while spans and trailing.hits([norm[spans[-1][0] : spans[-1][1]]]):
-        spans.pop()
-    if not spans:
-        # Arabic may put the noun first: "قتل مسلحين اثنين" (the gunmen, two of them).
-        spans = [m.span() for m in _WORD.finditer(norm, keyword.end, num.start)]
-    return (spans[0][0], spans[-1][1]) if spans else None
 
 
 _QUOTES = "\"'”“«»"
@@ -834,82 +1528,88 @@ def _as_written(
 def find_casualties(text: str, lang: str) -> Casualties:
     """Killed and wounded stated in a sentence, each with its qualifier and victims' description.
 
-    Several counts of one kind give the largest (the most conservative when a total and a
-    subset are both stated). "No casualties" and the like give exact zeros.
+    Listed groups are summed ("six soldiers and four attackers were killed" = 10), a total wins
+    over its breakdown ("killing 7, including 3 children" = 7), and of several counts of one
+    kind the largest is kept; a coder's figure for the event ("coded as 2") wins over all.
+    One victim named without a number counts one ("killing the driver", "لقي حتفه"). "No
+    casualties" and the like give exact zeros.
 
     >>> c = find_casualties('أدت المداهمة إلى مقتل خمسة عناصر من "داعش"', "ar")
     >>> c.killed.value, c.killed_group_text, c.killed_group
     (5, 'عناصر من "داعش"', 'militants')
+    >>> find_casualties("Two civilians, six soldiers, and three assailants were killed", "en")[0]
+    <Count: value=11, qualifier='exact'>
     """
     scan, spans = _analyse(text, lang)
-    norm = scan.norm
     cas = load_casualty_lexicon()
     found = scan.phrases.select(*tags("casualties", lang))
     lang = lang if lang in LANGUAGES else "und"
-    duals = [n for n in spans if n.kind == "dual" and n.word in cas.dual_keywords]
-    if not found and not duals:
+    if not found and not any(n.kind == "dual" and n.word in cas.dual_keywords for n in spans):
         return Casualties()
-    keywords = [
-        PhraseMatch(m.start, m.end, m.value, m.prefix)
-        for m in found
-        if isinstance(m.value, _Keyword)
-    ]
-    nones = [m.value.counts for m in found if isinstance(m.value, _NoneSaid)]
-    numbers = [n for n in spans if not _counts_something_else(norm, n, cas, lang)]
-    pairs = _pairs(norm, keywords, numbers, cas, lang)
-    for n, num in enumerate(numbers):
-        if num.kind == "dual" and num.word in cas.dual_keywords:
-            pairs.append(_Pair(-1, -1, n, cas.dual_keywords[num.word], "self"))
-    singular = {m.start: m for m in cas.singular[lang].find(norm)} if keywords else {}
-    best: dict[str, tuple[int, NumberSpan, _Pair, PhraseMatch[Any] | None]] = {}
+    reader = _Reader(scan.norm, lang, cas, found, spans)
+    results = _results(reader)
+    if not results and not reader.nones:
+        return Casualties()
+    mapping = offset_map(text) if results else []
+    fields: dict[str, Any] = {}
+    for counts in ("killed", "wounded"):
+        res = results.get(counts)
+        if res is not None:
+            fields[counts] = Count(value=res.value, qualifier=res.qualifier)
+            if counts == "killed" and res.stated:
+                fields["killed_stated"] = True
+            fields[f"{counts}_span"] = original_span(mapping, res.start, res.end, len(text))
+            if res.group is not None:
+                fields[f"{counts}_group_text"] = _as_written(text, mapping, res.group)[0]
+                kinds = set(res.kinds)
+                fields[f"{counts}_group"] = kinds.pop() if len(kinds) == 1 else None
+        elif counts in reader.nones or "both" in reader.nones:
+            fields[counts] = Count(value=0, qualifier="exact")
+    return Casualties(**fields)
+
+
+def _results(reader: _Reader) -> dict[str, _Result]:
+    """The count of each kind: a stated figure, else the largest of the sentence's counts."""
+    found: dict[str, list[_Result]] = {}
     used_keywords: set[int] = set()
     used_numbers: set[int] = set()
-    for pair in sorted(pairs):
+    for pair in sorted(reader.pairs()):
         if pair.number in used_numbers or (pair.keyword >= 0 and pair.keyword in used_keywords):
+            continue
+        linked = reader.result(pair)
+        if reader.heads[pair.number].kind == "one" and reader.negated(linked.start):
             continue
         used_numbers.add(pair.number)
         used_keywords.add(pair.keyword)
-        num = numbers[pair.number]
-        kw = keywords[pair.keyword] if pair.keyword >= 0 else None
-        if pair.counts not in best or num.value > best[pair.counts][0]:
-            best[pair.counts] = (num.value, num, pair, kw)
-    # "مقتل جندي", "killed a soldier": one victim, when no number took the keyword.
-    for k, kw in enumerate(keywords):
-        if k in used_keywords or not kw.value.before or kw.value.counts in best:
+        found.setdefault(pair.counts, []).append(linked)
+    for k, kw in enumerate(reader.keywords):
+        if k in used_keywords:
             continue
-        victim = singular.get(_skip_spaces(norm, kw.end))
-        if victim is not None:
-            num = NumberSpan(
-                victim.start, victim.end, victim.start, victim.end, 1, "exact", "singular"
-            )
-            best[kw.value.counts] = (1, num, _Pair(0, k, -1, kw.value.counts, "self"), kw)
-    if not best and not nones:
-        return Casualties()
-    mapping = offset_map(text) if best else []
-    keyword_starts = {m.start for m in found}
-    fields: dict[str, Any] = {}
-    for counts in ("killed", "wounded"):
-        if counts in best:
-            _, num, pair, kw = best[counts]
-            fields[counts] = Count(value=num.value, qualifier=num.qualifier)
-            lo = min(num.start, kw.start + kw.prefix) if kw else num.start
-            hi = max(num.end, kw.end) if kw else num.end
-            fields[f"{counts}_span"] = original_span(mapping, lo, hi, len(text))
-            group = (
-                _group_text(norm, num, pair, kw, keyword_starts, cas, lang)
-                if kw
-                else (num.core_start, num.core_end)
-            )
-            if group is not None:
-                fields[f"{counts}_group_text"] = _as_written(text, mapping, group)[0]
-                kinds = cas.groups[lang].find(norm[group[0] : group[1]])
-                fields[f"{counts}_group"] = kinds[0].value if kinds else None
-        elif counts in nones or "both" in nones:
-            fields[counts] = Count(value=0, qualifier="exact")
-    return Casualties(**fields)
+        res = reader.singular(k)
+        if res is not None:
+            found.setdefault(kw.value.counts, []).append(res)
+    for k, kw in enumerate(reader.keywords):
+        if k not in used_keywords and kw.value.counts not in found:
+            res = reader.bare_plural(k)
+            if res is not None:
+                found.setdefault(kw.value.counts, []).append(res)
+    best: dict[str, _Result] = {}
+    for counts, results in found.items():
+        stated = [r for r in results if r.stated]
+        # Of several coded figures ("Total fatalities coded to 18 ... with 9 coded to
+        # Kharita"), the last is the one for this event.
+        best[counts] = stated[-1] if stated else max(results, key=lambda r: r.value)
+    return reader.add_others(best) if reader.additions else best
 
 
 def _skip_spaces(norm: str, pos: int) -> int:
     while pos < len(norm) and norm[pos].isspace():
         pos += 1
+    return pos
+
+
+def _skip_back(norm: str, pos: int) -> int:
+    """The offset just after the last non-space character before ``pos``."""
+    while pos > 0 and norm[pos - 1].isspace():
+        pos -= 1
     return pos

@@ -110,6 +110,43 @@ def attribute_sentence(
         ),
         ("The Taliban was suspected to be responsible.", "Taliban", "suspected", None),
         ("ويعتقد أن حزب العمال الكردستاني يقف وراء الهجوم", "PKK", "suspected", None),
+        # a force announcing killings it made claims them
+        ("فقد أعلن الجيش الأميركي أنه قتل ثمانية في بعقوبة", "US military", "claimed", None),
+        (
+            "كما أعلنت القيادة العامة للقوات المسلحة العراقية قتل تسعة في مناطق متفرقة من بغداد",
+            "Iraqi security forces",
+            "claimed",
+            None,
+        ),
+        (
+            "وأعلنت القوات العراقية أيضا أنها قتلت سبعة وجرحت ثلاثة",
+            "Iraqi security forces",
+            "claimed",
+            None,
+        ),
+        (
+            "The Iraqi army said it killed five militants near Rutbah.",
+            "Iraqi security forces",
+            "claimed",
+            None,
+        ),
+        # the verb comes first in Arabic: its subject is the doer
+        (
+            "شنت الطائرات الإسرائيلية غارات على بلدة بنت جبيل",
+            "Israel Defense Forces",
+            "reported",
+            None,
+        ),
+        ("وواصل الطيران الإسرائيلي غاراته على القطاع", "Israel Defense Forces", "reported", None),
+        ("قام الجيش الإسرائيلي بعملية إنزال قرب بعلبك", "Israel Defense Forces", "reported", None),
+        (
+            "وتحركت القوات الحكومية السودانية وهاجمت القرية",
+            "Sudanese Armed Forces",
+            "reported",
+            None,
+        ),
+        ("ومن جانبها قصفت المقاومة اللبنانية شمال إسرائيل", "Hezbollah", "reported", None),
+        ("وأطلقت قوات وزارة الداخلية النار على المسلحين", "Security forces", "reported", None),
     ],
 )
 def test_attribution(
@@ -133,6 +170,17 @@ def test_attribution(
         "فتح مسلحون مجهولون النار على دورية",
         # a threat is no accusation: "حمل" needs "المسؤولية" after the accused
         "حمل مسلحون السلاح في الشارع",
+        # an army announcing its own dead claims nothing
+        "وأعلن الجيش الأميركي مقتل جندي في الأنبار",
+        "The army said two soldiers were killed in the blast.",
+        # the parties "between" whom a truce holds are not the doers
+        "في عملية هي الأولى منذ وقف العمليات الحربية بين إسرائيل وحزب الله",
+        # a suspect's links name the group he belongs to, not who attacked
+        "خلال مداهمات استهدفت شخصا يشتبه في صلته بقيادات بتنظيم القاعدة",
+        # "قتلوا" after a name: "were killed" is read before "killed"
+        "ان هؤلاء الجنود الاسرائيليين الذين قتلوا بمواجهات",
+        # what was damaged did not strike
+        "explosions occurred near the airfield, damaging a Russian military aircraft.",
     ],
 )
 def test_no_perpetrator(lexicons: Lexicons, text: str) -> None:
@@ -175,6 +223,8 @@ def test_group_anaphor_resolves_to_last_group(lexicons: Lexicons) -> None:
     ("name", "country", "expected"),
     [
         ("Security forces", "IQ", "Iraqi security forces"),
+        ("Security forces", "SD", "Sudanese Armed Forces"),
+        ("Security forces", "IL", "Israel Defense Forces"),
         ("Security forces", "SY", "Syrian armed forces"),
         ("Security forces", None, "Security forces"),
         ("Taliban", "PK", "Tehrik-i-Taliban Pakistan (TTP)"),
@@ -195,6 +245,9 @@ def test_display_name_by_country(
         ("AQAP", "AQAP: Al Qaeda in the Arabian Peninsula", True),
         ("PKK", "PKK: Kurdistan Workers Party", True),
         ("Popular Mobilization Forces", "Popular Mobilization Forces (Iraq)", True),
+        ("Israel Defense Forces", "Military Forces of Israel", True),
+        ("US military", "Military Forces of the United States", True),
+        ("Sudanese Armed Forces", "Military Forces of Sudan", True),
         ("Taliban", "Tehrik-i-Taliban Pakistan (TTP)", False),
         ("Hamas", "Hezbollah", False),
         (None, "Taliban", False),
@@ -204,3 +257,26 @@ def test_actor_matches_gtd_names(
     lexicons: Lexicons, name: str | None, gname: str, same: bool
 ) -> None:
     assert actor_matches(name, gname, lexicons.actors) is same
+
+
+def test_a_bare_group_far_from_the_event_is_context(lexicons: Lexicons) -> None:
+    """A group named without a role word is weakly the doer only near an event word."""
+    near = attribute_sentence(lexicons, "قتل جنديان في هجوم نفذته حركة طالبان")
+    assert near is not None and near.actor.name == "Taliban"
+    far = attribute_sentence(
+        lexicons,
+        "On 22 March 2021, unidentified drones targeted the oil wells in the desert of "
+        "Al-Bukamal in the countryside of Deir-ez-Zor, which are under the control of pro-Iran "
+        "militias.",
+    )
+    assert far is None
+
+
+def test_a_state_speaks_and_its_forces_act(lexicons: Lexicons) -> None:
+    """ "إسرائيل" and "Washington" are states (accusers, speakers); their armies act."""
+    assert lexicons.actors["Israel"].kind == "state"
+    assert lexicons.actors["Israel Defense Forces"].kind == "state_forces"
+    assert lexicons.actors["US military"].kind == "state_forces"
+    found = attribute_sentence(lexicons, "اتهمت إسرائيل حزب الله بإطلاق الصواريخ على حيفا")
+    assert found is not None
+    assert (found.actor.name, found.attribution, found.by) == ("Hezbollah", "accused", "Israel")

@@ -17,6 +17,7 @@ from streams.extract.lexicon import (
     load_lexicons,
     resolve_overlaps,
 )
+from streams.extract.text import LexiconError as TextLexiconError
 from streams.settings import PROJECT_ROOT
 
 LEXICON_DIR = PROJECT_ROOT / "config" / "lexicons"
@@ -66,6 +67,14 @@ def weapons_in(lex: Lexicons, text: str) -> list[tuple[str, str]]:
         ("the blast damaged shops", "explosive", "blast"),
         ("arson destroyed the office", "incendiary", "arson"),
         ("he was stabbed near the mosque", "melee", "stabbed"),
+        # aircraft named without a strike word, helicopter fire read as an air strike
+        ("بنيران أطلقتها طائرة مروحية", "airstrike", "طائرة مروحية"),
+        ("وتقصفها بطائرات انتونوف", "airstrike", "طائرات انتونوف"),
+        ("كما أغارت طائرات عديدة على المنطقة", "airstrike", "أغارت"),
+        ("an attack helicopter fired on the convoy", "airstrike", "attack helicopter"),
+        ("قصف مدفعي على البلدة", "artillery", "قصف مدفعي"),
+        ("سقطت قذائف الهاون على الحي", "mortar", "قذائف الهاون"),
+        ("استشهد ثلاثة بنيران الجيش", "firearm", "بنيران"),
     ],
 )
 def test_weapon_forms(lexicons: Lexicons, text: str, category: str, written: str) -> None:
@@ -110,6 +119,75 @@ def test_dual_forms_carry_their_count(lexicons: Lexicons, text: str, quantity: i
     assert [m.entry.get("quantity") for m in hits] == [quantity]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "توغلت الدبابات فجر أمس في المنطقة",  # dawn, not "detonated"
+        "وقد سقطت القذائف فجرا",
+        "دعا إلى وقف فوري لإطلاق النار",  # a ceasefire
+        "بشأن التهدئة ووقف إطلاق الصواريخ",  # stopping rocket fire
+        "أعلنت القيادة العامة للقوات المسلحة العراقية",  # armed forces, not gunmen
+        "زار مصنع صواريخ في المدينة",
+        "أعلنت قتل تسعة واعتقال مسلحين آخرين",  # gunmen arrested, no gunfire
+    ],
+)
+def test_phrases_that_name_no_weapon_use(lexicons: Lexicons, text: str) -> None:
+    assert [
+        c for c, _ in weapons_in(lexicons, text) if c in ("explosive", "firearm", "rocket")
+    ] == []
+
+
+def test_loose_bombardment_ranks_below_aircraft_and_gunfire(lexicons: Lexicons) -> None:
+    """ "قصف" alone is any bombardment: a named aircraft makes it an air strike, and beside
+    clashes it is not the main weapon; "قصف مدفعي" stays artillery at the category's rank."""
+    [loose] = [m for m in lexicons.scan(NormText("القصف")) if m.kind == "weapon"]
+    [firm] = [m for m in lexicons.scan(NormText("القصف المدفعي")) if m.kind == "weapon"]
+    [aircraft] = [m for m in lexicons.scan(NormText("طائرة مروحية")) if m.kind == "weapon"]
+    assert loose.entry.label == firm.entry.label == "artillery"
+    assert firm.entry.get("rank") == lexicons.categories["artillery"].rank
+    assert loose.entry.get("rank") < aircraft.entry.get("rank")
+    assert aircraft.entry.get("rank") < lexicons.categories["firearm"].rank
+
+
+@pytest.mark.parametrize(
+    ("text", "killed"),
+    [("اغتال مسلحون مسؤولا محليا", 1), ("Gunmen assassinated a judge", 1), ("محاولة اغتيال", None)],
+)
+def test_completed_assassination_states_one_dead(
+    lexicons: Lexicons, text: str, killed: int | None
+) -> None:
+    triggers = [m for m in lexicons.scan(NormText(text)) if m.kind == "trigger"]
+    assert [m.entry.get("killed") for m in triggers] == [killed]
+
+
+@pytest.mark.parametrize(
+    ("text", "openers"),
+    [
+        ("قصفت إسرائيل الضاحية وكان الطيران قد شن غارات على الهرمل", ["وكان"]),
+        ("استشهد فلسطيني في رفح، في وقت اعتقلت فيه القوات آخرين في نابلس", ["في وقت"]),
+        ("عن قنص جندي وإطلاق قذيفة على ناقلة جند", ["وإطلاق"]),
+        ("فيما ذكرت الشرطة في وقت سابق أن خمسة قتلوا", ["فيما"]),  # "earlier" opens nothing
+        ("A bomb exploded in Kirkuk while gunmen attacked a checkpoint", ["while"]),
+    ],
+)
+def test_clause_openers(lexicons: Lexicons, text: str, openers: list[str]) -> None:
+    found = [m.text for m in lexicons.scan(NormText(text)) if m.kind == "clause"]
+    assert found == openers
+
+
+@pytest.mark.parametrize(
+    ("text", "direction"),
+    [
+        ("في بعقوبة شمال بغداد", "شمال"),
+        ("في سنجار شمال غربي الموصل", "شمال غربي"),
+        ("15 km north of Baghdad", "north of"),
+    ],
+)
+def test_compass_words(lexicons: Lexicons, text: str, direction: str) -> None:
+    found = [m.text for m in lexicons.scan(NormText(text)) if m.kind == "place:directions"]
+    assert found == [direction]
+
+
 # --- the matcher ---------------------------------------------------------------------------
 
 
@@ -139,6 +217,7 @@ def matcher() -> Matcher:
         ("this is it", []),  # acronyms only in capitals
         ("a car bomb", ["car bomb"]),  # the longest entry wins
         ("bombs", []),  # English forms are whole words
+        ("بالصواريخ10", ["الصواريخ"]),  # a figure glued to an Arabic word is a boundary
     ],
 )
 def test_matcher_boundaries(matcher: Matcher, text: str, found: list[str]) -> None:
@@ -201,6 +280,9 @@ def test_shipped_lexicons_load(lexicons: Lexicons) -> None:
         ("actors.yaml", "    kind: group\n", "    kind: gang\n", "kind must be one of"),
         ("targets.yaml", "    priority: 90\n", "    priority: high\n", "priority must be"),
         ("actors.yaml", '"on", at,', "on, at,", "quote it"),
+        ("weapons.yaml", "    rank: 28\n", "    rank: low\n", "rank must be an integer"),
+        ("triggers.yaml", "    killed: 1\n", "    killed: one\n", "killed must be an integer"),
+        ("triggers.yaml", "  directions:\n", "  compass:\n", "unknown keys compass"),
     ],
 )
 def test_bad_lexicon_fails_with_file_and_line(
@@ -218,4 +300,11 @@ def test_bad_lexicon_fails_with_file_and_line(
 def test_not_yaml_fails(lexicon_copy: Path) -> None:
     (lexicon_copy / "targets.yaml").write_text("targets: [unclosed\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="not valid YAML"):
+        load_lexicons(lexicon_copy)
+
+
+def test_one_error_family_for_every_lexicon(lexicon_copy: Path) -> None:
+    """The numbers and dates lexicons raise text.LexiconError: catching it catches these too."""
+    (lexicon_copy / "targets.yaml").write_text("targets: [unclosed\n", encoding="utf-8")
+    with pytest.raises(TextLexiconError):
         load_lexicons(lexicon_copy)

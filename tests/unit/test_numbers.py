@@ -204,7 +204,7 @@ def test_casualty_counts(
     [
         ("قتل في 28 يناير قائد التنظيم", "ar"),  # a date, not a toll
         ("أطلقت 14 صاروخاً أسفرت عن مقتل", "ar"),  # rockets, not victims
-        ("he was killed in 2020", "en"),
+        ("they were killed in 2020", "en"),
         ("killed 3 km from the border", "en"),
         ("The talks were held in Baghdad", "en"),
     ],
@@ -256,6 +256,351 @@ def test_largest_count_of_a_kind_wins() -> None:
     assert c.killed is not None and c.killed.value == 7
 
 
+# Each kind of phrasing, as news and ACLED/GTD notes write it: (text, lang, killed, wounded).
+Counted = tuple[int, str] | None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "killed", "wounded"),
+    [
+        # One victim named without a number: a singular auxiliary, a pronoun, an article.
+        (
+            "Badi, a senior intelligence official, was killed in the attack.",
+            "en",
+            (1, "exact"),
+            None,
+        ),
+        ("The driver of the tanker was killed in the attack.", "en", (1, "exact"), None),
+        (
+            "Weinstein was accidentally killed in a United States air strike.",
+            "en",
+            (1, "exact"),
+            None,
+        ),
+        (
+            "A drone targeted a man and killed him after he left the mosque.",
+            "en",
+            (1, "exact"),
+            None,
+        ),
+        ("The attack resulted in death of the Tribe leader.", "en", (1, "exact"), None),
+        (
+            "One of the vehicles was hit, killing the driver and injuring another.",
+            "en",
+            (1, "exact"),
+            (1, "exact"),
+        ),
+        ("The bomb explosion killed a 60-year-old female civilian.", "en", (1, "exact"), None),
+        (
+            "an air or drone strike killing an IS militant and destroying a hideout",
+            "en",
+            (1, "exact"),
+            None,
+        ),
+        ("Gunmen shot and killed Lieutenant Colonel Mohammed Al-Mamari.", "en", (1, "exact"), None),
+        ("A drone targeted a militant from ISIS which led to his death.", "en", (1, "exact"), None),
+        (
+            "There was a fatality and 5 injuries on the military side.",
+            "en",
+            (1, "exact"),
+            (5, "exact"),
+        ),
+        ("A man was gravely wounded and was taken to the hospital.", "en", None, (1, "exact")),
+        ("لقي جندي إسرائيلي مصرعه وأصيب ثلاثة آخرون بجراح", "ar", (1, "exact"), (3, "exact")),
+        ("التي لاقت حتفها في انفجار السفارة", "ar", (1, "exact"), None),
+        ("وقتل صبي إثر سقوط قذيفة هاون على حي المعتصم", "ar", (1, "exact"), None),
+        ("استشهدت فتاة فلسطينية واصيب 10 مواطنين", "ar", (1, "exact"), (10, "exact")),
+        ("وقتل مسلحون شرطيا في المدينة", "ar", (1, "exact"), None),
+        ("اغتال مسلحون معاون سجن أحداث الموصل", "ar", (1, "exact"), None),
+        ("توفي قائد الجناح العسكري متأثرا بجروح أصيب بها", "ar", (1, "exact"), None),
+        # Verbs and nouns of killing beyond "killed".
+        ("Assailants executed two civilians in Mukalla city.", "en", (2, "exact"), None),
+        (
+            "an elderly man and his grandson lost their lives when a drone dropped a bomb",
+            "en",
+            (2, "exact"),
+            None,
+        ),
+        ("At least 7 people died in the strike.", "en", (7, "at_least"), None),
+        ("استشهد ثلاثة فلسطينيين وأصيب خمسة آخرون", "ar", (3, "exact"), (5, "exact")),
+        ("واستشهد ما لا يقل عن 204 فلسطينيين", "ar", (204, "at_least"), None),
+        ("قتلت اثنين واعتقلت 16", "ar", (2, "exact"), None),
+        ("لقي خمسة أشخاص حتفهم", "ar", (5, "exact"), None),
+        ("مصرع 3 عناصر", "ar", (3, "exact"), None),
+        ("ثلاثة قتلى", "ar", (3, "exact"), None),
+        # ACLED phrasing.
+        ("The strike resulted in 3 fatalities.", "en", (3, "exact"), None),
+        ("Fatalities: 3.", "en", (3, "exact"), None),
+        ("There is no further information. 1 fatality.", "en", (1, "exact"), None),
+        ("Unknown fatalities coded as 10.", "en", (10, "exact"), None),
+        (
+            "Ten fatalities were split across 7 events and coded 2 for this event.",
+            "en",
+            (2, "exact"),
+            None,
+        ),
+        ("Fatalities coded as 9, using the most updated estimates.", "en", (9, "exact"), None),
+        ("killing a civilian and injuring another individual", "en", (1, "exact"), (1, "exact")),
+        ("A child was killed when the shell hit the house.", "en", (1, "exact"), None),
+        ("killed three and injured five", "en", (3, "exact"), (5, "exact")),
+        # Death tolls.
+        ("The death toll rose to 12.", "en", (12, "exact"), None),
+        (
+            "The death toll from Monday's bombing in the capital has risen to 35.",
+            "en",
+            (35, "exact"),
+            None,
+        ),
+        ("ارتفع أمس عدد الشهداء الفلسطينيين في حي الشجاعية إلى ثمانية", "ar", (8, "exact"), None),
+        ("ارتفعت حصيلة القتلى إلى 12", "ar", (12, "exact"), None),
+        # Groups listed are summed.
+        (
+            "Two civilians, six soldiers, and three assailants were killed.",
+            "en",
+            (11, "exact"),
+            None,
+        ),
+        (
+            "During the attack six soldiers and four attackers were killed.",
+            "en",
+            (10, "exact"),
+            None,
+        ),
+        (
+            "At least 13 Syrian Armed Forces (SAF) soldiers and four workers were killed.",
+            "en",
+            (17, "at_least"),
+            None,
+        ),
+        ("4 military soldiers and a police were killed.", "en", (5, "exact"), None),
+        ("A lieutenant and a lance corporal were killed.", "en", (2, "exact"), None),
+        (
+            "Two men and one woman were killed, and five men and three women were hurt.",
+            "en",
+            (3, "exact"),
+            (8, "exact"),
+        ),
+        (
+            "an unknown drone strike killed a Taliban commander and one of his companions",
+            "en",
+            (2, "exact"),
+            None,
+        ),
+        (
+            "militants shot dead three women and three children from Rufaila",
+            "en",
+            (6, "exact"),
+            None,
+        ),
+        (
+            "Nine military soldiers and PNA members died and 20 others were injured.",
+            "en",
+            (9, "at_least"),
+            (20, "exact"),
+        ),
+        ("وفي حي المنصور أصيب 3 من عناصر الشرطة ومدنيان في انفجار سيارة", "ar", None, (5, "exact")),
+        ("مقتل 3 جنود ومدني", "ar", (4, "exact"), None),
+        # A total and its breakdown: the total.
+        ("killing 7, including 3 children", "en", (7, "exact"), None),
+        (
+            "Four military soldiers including two company commanders were killed.",
+            "en",
+            (4, "exact"),
+            None,
+        ),
+        (
+            "At least 24 people, including protesters and police, were killed.",
+            "en",
+            (24, "at_least"),
+            None,
+        ),
+        (
+            "8 civilians, mostly local volunteers, were killed, and 2 were injured.",
+            "en",
+            (8, "exact"),
+            (2, "exact"),
+        ),
+        (
+            "Three senior officials, a police chief and two army officers, were killed.",
+            "en",
+            (3, "exact"),
+            None,
+        ),
+        (
+            "Two people including the staff officer of the Road Department was killed.",
+            "en",
+            (2, "exact"),
+            None,
+        ),
+        ("مقتل 7 مدنيين بينهم 3 أطفال", "ar", (7, "exact"), None),
+        # Victims added before or after the count: GTD counts the attackers too.
+        (
+            "In addition to the assailant, four people, including soldiers, were killed.",
+            "en",
+            (5, "exact"),
+            None,
+        ),
+        (
+            "In addition to the two bombers, at least 86 people were killed.",
+            "en",
+            (88, "at_least"),
+            None,
+        ),
+        (
+            "The owner was killed in the blast, along with two police officers and one civilian.",
+            "en",
+            (4, "exact"),
+            None,
+        ),
+        ("اقتحمت القوات منزله وقتلته مع سبعة من عائلته بينهم أربع نساء", "ar", (8, "exact"), None),
+        # Arabic places a place between the verb and its subject; duals count two.
+        (
+            "وقتل في المقدادية شمال شرق بعقوبة ثلاثة مدنيين فيما أصيب حوالي 20 آخرين",
+            "ar",
+            (3, "exact"),
+            (20, "approx"),
+        ),
+        ("وقتل أيضا شخصان وأصيب آخران برصاص مسلحين", "ar", (2, "exact"), (2, "exact")),
+        ("سقوط قتيلين", "ar", (2, "exact"), None),
+        # Ranges give their lower bound, at least.
+        ("Between 4-7 Ansar al-Sharia members died in an explosion.", "en", (4, "at_least"), None),
+        (
+            "killing between two and three YPG members and wounding seven others",
+            "en",
+            (2, "at_least"),
+            (7, "exact"),
+        ),
+        ("مقتل ما بين 3 و5 أشخاص", "ar", (3, "at_least"), None),
+        # Plural keywords without a number: some, vague.
+        ("أدى الانفجار إلى سقوط قتلى وجرحى", "ar", (3, "vague"), (3, "vague")),
+        # Nobody hurt.
+        ("There were no reported casualties in the blast.", "en", (0, "exact"), (0, "exact")),
+        (
+            "killing the assailant, but no other casualties were reported",
+            "en",
+            (1, "exact"),
+            (0, "exact"),
+        ),
+    ],
+)
+def test_casualty_phrasings(text: str, lang: str, killed: Counted, wounded: Counted) -> None:
+    assert counts(text, lang) == (killed, wounded)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "killed", "wounded"),
+    [
+        # Numbers that are not victims: ages, units, resolutions, animals, bases, dates, times.
+        ("Raids killed 3 children, aged 9, 10 and 13.", "en", (3, "exact"), None),
+        ("An employee who arrived at the IB 97 base was injured.", "en", None, (1, "exact")),
+        ("Resolution 1701 was adopted before 5 soldiers were killed.", "en", (5, "exact"), None),
+        (
+            "Two civilians were injured, their dog was killed, and the house was damaged.",
+            "en",
+            None,
+            (2, "exact"),
+        ),
+        ("صدر القرار 1701 بعد مقتل جندي", "ar", (1, "exact"), None),
+        ("أصيب طفل يبلغ من العمر 12 عاما", "ar", None, (1, "exact")),
+        (
+            "Ten fatalities were split across 7 events and coded 2 for this event.",
+            "en",
+            (2, "exact"),
+            None,
+        ),
+        # A description that is not one victim.
+        (
+            "the army shelled the building, killing an unknown number of assailants.",
+            "en",
+            None,
+            None,
+        ),
+        (
+            "At least 20 soldiers were killed and an unknown number of soldiers were injured.",
+            "en",
+            (20, "at_least"),
+            None,
+        ),
+        ("The reason is unknown. 2 members of a family were injured.", "en", None, (2, "exact")),
+        # Negation, doubt, attempts.
+        ("No soldier was killed in the attack.", "en", None, None),
+        ("It is unclear whether the driver was killed.", "en", None, None),
+        ("وتعرض الكاتب لمحاولة اغتيال بالسكين", "ar", None, None),
+        # Another, earlier event: "in retaliation for", "ردا على".
+        (
+            "The group said it was in retaliation for a drone strike that killed two commanders.",
+            "en",
+            None,
+            None,
+        ),
+        (
+            "In retaliation for the killing of two commanders, gunmen attacked, killing 5.",
+            "en",
+            (5, "exact"),
+            None,
+        ),
+        ("Coded Actor 1 Unidentified Military Force.", "en", None, None),
+        # "Martyrs" in a name, the dead already counted: no bare plural.
+        ("ونقلت جثث الشهداء إلى مستشفى شهداء الأقصى", "ar", None, None),
+        ("مطالبا بقتلة عثمان", "ar", None, None),
+        # "and" between two counts of different kinds does not sum them.
+        ("killing 6 soldiers and wounding 12 others", "en", (6, "exact"), (12, "exact")),
+        ("مقتل 3 وإصابة 12", "ar", (3, "exact"), (12, "exact")),
+        ("was killed and 3 soldiers were wounded", "en", (1, "exact"), (3, "exact")),
+        ("Fourteen rockets hit the base and two people were killed.", "en", (2, "exact"), None),
+        ("اعتقلت خمسة مواطنين بينهم أحد الجرحى", "ar", None, (1, "exact")),
+    ],
+)
+def test_numbers_that_are_not_tolls(
+    text: str, lang: str, killed: Counted, wounded: Counted
+) -> None:
+    assert counts(text, lang) == (killed, wounded)
+
+
+def test_coded_figure_is_marked_stated() -> None:
+    coded = find_casualties(
+        "4 fatalities split across three days, and coded as 1 for this event", "en"
+    )
+    assert coded.killed is not None and coded.killed.value == 1 and coded.killed_stated
+    told = find_casualties("Four soldiers were killed.", "en")
+    assert told.killed is not None and not told.killed_stated
+
+
+def test_listed_groups_keep_their_description() -> None:
+    c = find_casualties("During the attack six soldiers and four attackers were killed.", "en")
+    assert c.killed_group_text == "six soldiers and four attackers"
+    assert c.killed_group is None  # security and militants: no one side
+    total = find_casualties("Four military soldiers including two officers were killed.", "en")
+    assert (total.killed_group_text, total.killed_group) == ("military soldiers", "security")
+
+
+def test_list_span_covers_every_group() -> None:
+    text = "Two civilians, six soldiers, and three assailants were killed."
+    c = find_casualties(text, "en")
+    assert c.killed_span is not None
+    assert text[c.killed_span[0] : c.killed_span[1]] == text[:-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value", "qualifier"),
+    [
+        ("4-7", "en", 4, "at_least"),
+        ("two or three", "en", 2, "at_least"),
+        ("between 16 and 22", "en", 16, "at_least"),
+        ("ما بين 3 و5", "ar", 3, "at_least"),
+        ("آخران", "ar", 2, "exact"),
+        ("مدنيان", "ar", 2, "exact"),
+    ],
+)
+def test_ranges_and_nominative_duals(text: str, lang: str, value: int, qualifier: str) -> None:
+    assert one(text, lang)[:2] == (value, qualifier)
+
+
+def test_and_without_between_is_no_range() -> None:
+    assert [m.value for m in find_numbers("3 and 5", "en")] == [3, 5]
+    assert find_numbers("مدنيين", "ar") == []  # "-ين" is the plural too: not a dual
+
+
 # --- lexicon data -----------------------------------------------------------------------------
 
 
@@ -304,3 +649,32 @@ def test_missing_file_is_named(lexicon_copy: Path) -> None:
     (lexicon_copy / "numbers.yaml").unlink()
     with pytest.raises(LexiconError, match=r"numbers\.yaml"):
         find_numbers("خمسة", "ar")
+
+
+def test_yaml_boolean_negation_is_rejected(lexicon_copy: Path) -> None:
+    path = lexicon_copy / "casualties.yaml"
+    text = path.read_text(encoding="utf-8")
+    # Unquoted, "no" reads as False: the loader names the list and the entry.
+    path.write_text(text.replace('en: ["no", "not",', "en: [no, not,", 1), "utf-8")
+    with pytest.raises(LexiconError, match=r"casualties\.yaml: negations\.en\[0\]"):
+        load_casualty_lexicon()
+
+
+def test_bad_gap_names_file_and_key(lexicon_copy: Path) -> None:
+    path = lexicon_copy / "casualties.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("verb_first_gap:\n  ar: 6", "verb_first_gap:\n  ar: six", 1), "utf-8"
+    )
+    with pytest.raises(LexiconError, match=r"casualties\.yaml: verb_first_gap\.ar"):
+        load_casualty_lexicon()
+
+
+def test_keyword_listed_for_killed_and_wounded_is_rejected(lexicon_copy: Path) -> None:
+    path = lexicon_copy / "casualties.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("en: [wounding him,", "en: [killing him, wounding him,", 1), "utf-8"
+    )
+    with pytest.raises(LexiconError, match=r"casualties\.yaml: wounded\.one\.en.*also listed"):
+        load_casualty_lexicon()
