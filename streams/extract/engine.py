@@ -81,6 +81,8 @@ _MODIFIER_WINDOW = 2
 _ATTRIBUTION_WINDOW = 1
 # A sentence continues the incident of the sentence before it only when adjacent.
 _CONTINUATION_GAP = 1
+# A sentence that only gives a toll may tell more of the incident up to this many sentences back.
+_TOLL_CONTINUATION_GAP = 2
 # A device word this many words or fewer from an event word is the event's weapon.
 _GOVERNED = 8
 # Words the gazetteer may read as a town but that news uses as plain nouns: "المدينة" (the city),
@@ -325,6 +327,7 @@ class Extractor:
                 if strong:
                     side[r.index] = (strong, r.anaphor)
         _attach_side(kept, side, anaphoric)
+        _attach_tolls(kept, sentences, lang)
         incidents = kept
         return [self._build(inc, article, lang, published, assumed) for inc in incidents]
 
@@ -1067,6 +1070,16 @@ def _chain(readings: Sequence[_Reading]) -> list[_Incident]:
     incidents: list[_Incident] = []
     for r in readings:
         cur = incidents[-1] if incidents else None
+        # A toll with no place of its own, shortly after an incident, tells more of it.
+        counts_only = r.location is None and (r.killed is not None or r.wounded is not None)
+        if (
+            cur is not None
+            and counts_only
+            and 0 < r.index - cur.last <= _TOLL_CONTINUATION_GAP
+            and _dates_agree(cur.date(), r.date, days=1)
+        ):
+            cur.readings.append(r)
+            continue
         # Clauses of one sentence were told apart already (Extractor._clauses).
         if cur is not None and 0 < r.index - cur.last <= _CONTINUATION_GAP:
             loc, _ = cur.location()
@@ -1115,6 +1128,33 @@ def _attach_side(
                     head.killed = casualties.killed
                 if inc.pick("wounded") is None and casualties.wounded is not None:
                     head.wounded = casualties.wounded
+
+
+def _attach_tolls(incidents: Sequence[_Incident], sentences: Sequence[Sentence], lang: str) -> None:
+    """Tolls stated after an incident's own sentences, before the next incident, are its own.
+
+    A figure coded as such ("Fatalities coded as 3.", "1 fatality.") is the toll of record and
+    wins; otherwise a toll told later ("Four people died.") fills an incident that has none.
+    """
+    firsts = sorted((min(inc.indices()), n) for n, inc in enumerate(incidents))
+    for pos, (first, n) in enumerate(firsts):
+        stop = firsts[pos + 1][0] if pos + 1 < len(firsts) else len(sentences)
+        inc = incidents[n]
+        own = inc.indices()
+        found = [(i, find_casualties(sentences[i].text, lang)) for i in range(first, stop)]
+        head = max(inc.readings, key=lambda r: (_informativeness(r), -r.index))
+        stated = next((c for _, c in found if c.killed is not None and c.killed_stated), None)
+        if stated is not None:
+            for r in inc.readings:
+                r.killed = None
+            head.killed = stated.killed
+        elif inc.pick("killed") is None:
+            later = next(
+                (c for i, c in found if i not in own and c.killed is not None and c.killed.value),
+                None,
+            )
+            if later is not None:
+                head.killed = later.killed
 
 
 def _merge_duplicates(incidents: list[_Incident]) -> list[_Incident]:
