@@ -333,9 +333,13 @@ def _load_countries(ch: _Checker) -> dict[str, dict[str, Any]]:
         if not isinstance(cc, str) or not re.fullmatch(r"[A-Z]{2}", cc):
             raise ch.fail(cc, "keys must be ISO 3166-1 alpha-2 codes such as IQ")
         entry = ch.mapping(raw, cc)
-        ch.keys(entry, cc, ("canonical", "en", "ar", "demonyms"))
+        ch.keys(entry, cc, ("canonical", "en", "ar", "demonyms", "actors"))
         dem = ch.mapping(entry.get("demonyms") or {}, f"{cc}.demonyms")
         ch.keys(dem, f"{cc}.demonyms", ("en", "ar"))
+        # Groups tied to one country ("FARC", "al-Shabaab") are evidence like a demonym: an
+        # ACLED note that names no country still says where its villages are.
+        actors = ch.mapping(entry.get("actors") or {}, f"{cc}.actors")
+        ch.keys(actors, f"{cc}.actors", ("en", "ar"))
         canonical = entry.get("canonical")
         if canonical is not None and not isinstance(canonical, str):
             raise ch.fail(cc, "canonical must be a string")
@@ -343,8 +347,14 @@ def _load_countries(ch: _Checker) -> dict[str, dict[str, Any]]:
             "canonical": canonical,
             "en": ch.strings(entry.get("en"), f"{cc}.en"),
             "ar": ch.strings(entry.get("ar"), f"{cc}.ar"),
-            "demonyms_en": ch.strings(dem.get("en"), f"{cc}.demonyms.en"),
-            "demonyms_ar": ch.strings(dem.get("ar"), f"{cc}.demonyms.ar"),
+            "demonyms_en": [
+                *ch.strings(dem.get("en"), f"{cc}.demonyms.en"),
+                *ch.strings(actors.get("en"), f"{cc}.actors.en"),
+            ],
+            "demonyms_ar": [
+                *ch.strings(dem.get("ar"), f"{cc}.demonyms.ar"),
+                *ch.strings(actors.get("ar"), f"{cc}.actors.ar"),
+            ],
         }
     return out
 

@@ -718,21 +718,18 @@ def _place(
         and p.mention.start not in references
         for p in places
     ]
+    named_countries = {p.location.country_code for p in places if p.location.precision == "country"}
     best: tuple[tuple[int, ...], Location] | None = None
+    # Region mention start -> a place the text puts in it that the gazetteer knows only abroad.
+    rehomed: dict[int, Location] = {}
     for rank, place in enumerate(places):
         m_start, m_end = place.mention.start, place.mention.end
         code = place.location.country_code
         foreign = int(votes >= 2 and code != majority)
-        off_region = int(
-            place.location.precision in ("landmark", "district", "city")
-            and any(
-                a.location.country_code == code
-                and a.location.region_id != place.location.region_id
-                and _apposition(text[m_end : a.mention.start])
-                for a in admins
-                if a.mention.start >= m_end
-            )
-        )
+        region = _apposed_region(text, place, admins, named_countries)
+        off_region = int(region is not None)
+        if region is not None:
+            rehomed.setdefault(region.mention.start, _rehome(place, region.location))
 
         # Words from the nearest event word before the place ("attack ... in X"), and to
         # the nearest one after it ("In X, a bomb exploded"), which counts for less.
@@ -787,8 +784,52 @@ def _place(
     if best is None:
         return None, 0.0, False
     location, fallback = best[1], bool(best[0][0])
+    start = best[0][-1]
+    if location.precision == "admin1" and start in rehomed:
+        # "in El Plateado (Cauca)": El Plateado, placed in Cauca, at a region's confidence
+        conf = _PLACE_CONFIDENCE.get("admin1", 0.5)
+        return rehomed[start], conf * (_FALLBACK_PLACE if fallback else 1.0), fallback
     confidence = _PLACE_CONFIDENCE.get(location.precision, 0.5)
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
+
+
+def _apposed_region(
+    text: str, place: Any, admins: Sequence[Any], named_countries: set[str | None]
+) -> Any | None:
+    """The region the text names right after a town when the town is not in it: another
+    region of its country ("Dhahran al-Janub district, Asir"), or one abroad while the
+    sentence names no country of the town ("El Plateado (Cauca)": not the Mexican one)."""
+    loc = place.location
+    if loc.precision not in ("landmark", "district", "city"):
+        return None
+    for a in admins:
+        if (
+            a.mention.start >= place.mention.end
+            and a.location.region_id != loc.region_id
+            and (
+                a.location.country_code == loc.country_code
+                or loc.country_code not in named_countries
+            )
+            and _apposition(text[place.mention.end : a.mention.start])
+        ):
+            return a
+    return None
+
+
+def _rehome(place: Any, region: Location) -> Location:
+    """A town as written, placed in ``region`` (at the region's point): the gazetteer knows
+    only a namesake elsewhere."""
+    return Location(
+        name=place.location.name,
+        canonical=place.mention.text,
+        precision=place.location.precision,
+        country_code=region.country_code,
+        admin1=region.admin1,
+        region_id=region.region_id,
+        geonameid=None,
+        lat=region.lat,
+        lon=region.lon,
+    )
 
 
 def _references(own: Sequence[Match], text: str) -> list[int]:

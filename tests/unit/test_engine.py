@@ -599,3 +599,47 @@ def test_a_new_clause_names_its_own_doer(extractor: Extractor) -> None:
     assert actor_name(clash) == "Iraqi security forces"
     assert bombing.weapon is not None and bombing.weapon.category == "ied"
     assert actor_name(bombing) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "place", "admin1", "country"),
+    [
+        # GeoNames knows El Plateado only in Mexico: the text puts it in Colombia's Cauca.
+        (
+            "On 30 January 2025, in El Plateado (Cauca), FARC dissidents dropped explosives "
+            "from drones in a park, killing two civilians.",
+            "El Plateado",
+            "Cauca",
+            "CO",
+        ),
+        # GeoNames' Bragh is Prague: the village is in Erbil province.
+        (
+            "On 26 June 2021, unknown militants targeted civilian properties with three "
+            "suicide-drones near Bragh village, Erbil province.",
+            "Bragh",
+            "Erbil",
+            "IQ",
+        ),
+        # A namesake in another region of the same country (Zaragoza, Antioquia).
+        (
+            "On 15 January 2025, in Zaragoza (Valle del Cauca), suspected FARC dissidents "
+            "attacked a police station with explosive drones.",
+            "Zaragoza",
+            "Valle del Cauca",
+            "CO",
+        ),
+    ],
+)
+def test_town_named_with_another_region_is_placed_in_it(
+    extractor: Extractor, body: str, place: str, admin1: str, country: str
+) -> None:
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    loc = inc.location
+    assert loc is not None
+    assert (loc.name, loc.precision, loc.admin1, loc.country_code) == (
+        place,
+        "city",
+        admin1,
+        country,
+    )
+    assert loc.geonameid is None  # not the namesake's id

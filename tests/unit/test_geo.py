@@ -498,3 +498,19 @@ def test_anercorp_location_tokens(gaz: Gazetteer) -> None:
     # Measured about 0.86 / 0.70 on the first 2000 sentences.
     assert scores.precision >= 0.75
     assert scores.recall >= 0.60
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Carlos Patino FARC dissidents dropped explosives from drones.", "CO"),
+        ("Al-Qaida in the Arabian Peninsula claimed the drone attack.", "YE"),
+        ("Al-Shabaab fighters shot down a drone.", "SO"),
+        ("The Jalisco New Generation Cartel used drones against the police.", "MX"),
+        ("Tehrik-i-Taliban Pakistan (TTP) militants attacked a check post.", "PK"),
+        ("The Karen National Liberation Army attacked the camp.", "MM"),
+    ],
+)
+def test_country_tied_actors_are_context(gaz: Gazetteer, text: str, country: str) -> None:
+    ctx = gaz.context(text, "en")
+    assert ctx.top_country == country
