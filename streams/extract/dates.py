@@ -6,7 +6,7 @@ import calendar
 import functools
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from streams.extract.numbers import (
@@ -265,11 +265,27 @@ def _forward_span(norm: str, pos: int, count: int) -> int:
     return end
 
 
-def _minus_months(day: date, months: int) -> date:
+def _minus_months(day: date, months: int) -> date | None:
+    """``months`` before ``day`` (the day clamped to the month's end); None before year 1."""
     total = day.year * 12 + day.month - 1 - months
     year, month = divmod(total, 12)
     month += 1
+    if not MINYEAR <= year <= MAXYEAR:
+        return None
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _days_before(day: date, days: int) -> date | None:
+    """``days`` before ``day``; None past the calendar's limits (before 0001-01-01)."""
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _not_after_next_day(day: date, published: date) -> bool:
+    """``day`` is at most a day after ``published`` (no overflow at 9999-12-31)."""
+    return (day - published).days <= 1
 
 
 def _latest(year: int | None, month: int, day: int, published: date) -> date | None:
@@ -308,7 +324,10 @@ def _weekday(
     start = _back_span(norm, match.start, words["weekday_prefixes"].ending(before))
     suffix = words["weekday_suffixes"].starting(after) or past
     end = _forward_span(norm, match.end, suffix)
-    return _Candidate(start, end, published - timedelta(days=delta), "day", 2)
+    day = _days_before(published, delta)
+    if day is None:
+        return None
+    return _Candidate(start, end, day, "day", 2)
 
 
 def _month(
@@ -358,19 +377,22 @@ def _month(
     return _Candidate(start, end, first, "month", 3, historical=not same_month), end
 
 
-def _relative(match: PhraseMatch[Any], published: date) -> _Candidate:
+def _relative(match: PhraseMatch[Any], published: date) -> _Candidate | None:
     item: _Relative = match.value
     start = match.start + match.prefix
     if item.unit == "year":
         return _Candidate(start, match.end, None, "unknown", 1, historical=True)
-    return _Candidate(start, match.end, _shift(published, item.unit, item.back), item.precision, 1)
+    day = _shift(published, item.unit, item.back)
+    if day is None:
+        return None  # before the calendar starts: no date rather than an error
+    return _Candidate(start, match.end, day, item.precision, 1)
 
 
-def _shift(published: date, unit: str, count: int) -> date:
+def _shift(published: date, unit: str, count: int) -> date | None:
     if unit == "month":
         return _minus_months(published, count)
     days = {"hour": 0, "day": count, "week": 7 * count}[unit]
-    return published - timedelta(days=days)
+    return _days_before(published, days)
 
 
 def _ago(
@@ -412,6 +434,8 @@ def _ago(
     if vague and precision == "day":
         precision = "week"  # "قبل أيام": some days, within the week
     back = _shift(published, item.unit, count)
+    if back is None:
+        return None
     # "قبل أيام" / "two days ago" tell of an event behind the day's news (background), unlike
     # a weekday name or "yesterday"; so an "ago" reaching back two days or more is historical.
     historical = (published - back).days >= AGO_HISTORICAL_DAYS
@@ -467,7 +491,7 @@ def _candidates(text: str, scan: SentenceScan, lang: str, published: date) -> li
             candidate = _ago(norm, match, published, words, numbers)
         if candidate is not None:
             found.append(candidate)
-            usable = candidate.date is None or candidate.date <= published + timedelta(days=1)
+            usable = candidate.date is None or _not_after_next_day(candidate.date, published)
             if usable:
                 reach = max(reach, candidate.end)
     if _ANY_DIGIT.search(norm):
@@ -478,7 +502,7 @@ def _candidates(text: str, scan: SentenceScan, lang: str, published: date) -> li
 def _choose(norm: str, found: list[_Candidate], published: date) -> _Candidate | None:
     """The first expression in the sentence, merged with any written right next to it."""
     usable = sorted(
-        (c for c in found if c.date is None or c.date <= published + timedelta(days=1)),
+        (c for c in found if c.date is None or _not_after_next_day(c.date, published)),
         key=lambda c: c.start,
     )
     if not usable:

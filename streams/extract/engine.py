@@ -659,6 +659,8 @@ class _ArticlePlaces:
         self.body = body
         self.lang = lang
         self._places: list[Any] | None = None
+        # (mention start, rank in ``_places``), sorted: a sentence's places by bisection.
+        self._starts: list[tuple[int, int]] = []
 
     def within(self, sentence: Sentence) -> list[Any]:
         """Resolved places inside ``sentence``, best incident location first (as located)."""
@@ -667,10 +669,14 @@ class _ArticlePlaces:
         if self._places is None:
             empty = self.gazetteer.context("", self.lang)
             self._places = list(self.gazetteer.locate(self.body, self.lang, empty))
+            self._starts = sorted((p.mention.start, n) for n, p in enumerate(self._places))
+        places = self._places
+        lo = bisect.bisect_left(self._starts, (sentence.start, -1))
+        hi = bisect.bisect_left(self._starts, (sentence.end, -1))
         return [
-            p
-            for p in self._places
-            if sentence.start <= p.mention.start and p.mention.end <= sentence.end
+            places[n]
+            for n in sorted(n for _, n in self._starts[lo:hi])
+            if places[n].mention.end <= sentence.end
         ]
 
 

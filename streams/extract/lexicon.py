@@ -235,11 +235,14 @@ def resolve_overlaps(matches: Sequence[Match]) -> list[Match]:
     kept: list[Match] = []
     for group in by_kind.values():
         group.sort(key=lambda m: (-(m.nend - m.nstart), -m.entry.priority, m.nstart))
+        # Kept spans do not overlap, so sorted by (start, end) their ends rise too: a new
+        # span overlaps one iff it overlaps the last kept span that starts before it ends.
         taken: list[tuple[int, int]] = []
         for m in group:
-            if any(m.nstart < end and start < m.nend for start, end in taken):
+            i = bisect.bisect_left(taken, (m.nend,))
+            if i and m.nstart < taken[i - 1][1] and taken[i - 1][0] < m.nend:
                 continue
-            taken.append((m.nstart, m.nend))
+            bisect.insort(taken, (m.nstart, m.nend))
             if not m.entry.get("block"):
                 kept.append(m)
     kept.sort(key=lambda m: (m.nstart, m.nend))

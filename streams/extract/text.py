@@ -79,10 +79,33 @@ def split_sentences(body: str) -> list[Sentence]:
     for match in _BOUNDARY.finditer(body):
         if match.group() == "." and _is_abbreviation(body, match.start()):
             continue
-        _append(body, start, match.end(), sentences)
+        _append_bounded(body, start, match.end(), sentences)
         start = match.end()
-    _append(body, start, len(body), sentences)
+    _append_bounded(body, start, len(body), sentences)
     return sentences
+
+
+# The longest sentence read as one. Real news sentences are far shorter; a longer run with no
+# full stop (a list, a feed's glued paragraphs, a pathological body) is cut into pieces, so the
+# per-sentence steps that compare matches pairwise stay bounded and extraction stays linear.
+MAX_SENTENCE = 1500
+_CLAUSE_CUTS = "،,;؛"
+_SPACE_CUTS = " \t\u00a0\r\n"
+
+
+def _append_bounded(body: str, start: int, end: int, sentences: list[Sentence]) -> None:
+    """Add ``body[start:end]`` in pieces of at most ``MAX_SENTENCE`` characters, cut after the
+    last clause punctuation (، , ; ؛) in the second half of a piece, else at the last space."""
+    while end - start > MAX_SENTENCE:
+        hi = start + MAX_SENTENCE
+        lo = start + MAX_SENTENCE // 2
+        cut = max(body.rfind(c, lo, hi) for c in _CLAUSE_CUTS)
+        if cut < 0:
+            cut = max(body.rfind(c, lo, hi) for c in _SPACE_CUTS)
+        cut = cut + 1 if cut >= 0 else hi
+        _append(body, start, cut, sentences)
+        start = cut
+    _append(body, start, end, sentences)
 
 
 def _append(body: str, start: int, end: int, sentences: list[Sentence]) -> None:
