@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import faust
+import mode
 from aiokafka.partitioner import DefaultPartitioner
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.types import TP
 
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
-from streams.settings import Settings, faust_broker_credentials
+from streams.settings import Settings, faust_broker_credentials, var_dir
 from streams.sink import SinkLedger
 from streams.windows import LateIncident
 
 settings = Settings.from_env()
 metrics = Metrics.create()
+faust_dir = var_dir() / "faust"
+faust_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
 
 app = faust.App(
     settings.app_id,
     broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
     broker_credentials=faust_broker_credentials(),
     store="memory://",  # rebuilt from the changelog topics at start
+    datadir=str(faust_dir / settings.app_id),  # not in the working directory
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
     web_port=settings.web_port,
@@ -38,8 +45,29 @@ app = faust.App(
     broker_session_timeout=settings.session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     table_cleanup_interval=3600.0,  # windows are our own (streams/windows.py), not Faust's
+    # No standby replicas: Faust 0.15.3 keeps the transactional producer of a partition that
+    # moves to another worker when it stays here as a standby; the new owner fences it, and
+    # when the partition comes back (the other worker died) the fenced producer is reused and
+    # the worker crashes (ProducerFenced). A takeover replays the changelog instead.
+    table_standby_replicas=0,
 )
 setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
+
+
+async def _stable_end_offsets(
+    thread: AIOKafkaConsumerThread, partitions: list[TP]
+) -> Mapping[TP, int]:
+    """End offsets for table recovery by a ListOffsets request (read_committed: the LSO).
+
+    Under exactly_once Faust 0.15.3 reads aiokafka's ``last_stable_offset``, which stays None
+    until the partition has been fetched: every changelog looked empty ("highwater -1"), so a
+    restarted worker, or one taking over a dead worker's partitions, started with empty
+    tables (robinhood/faust#658). Faust's recovery already steps over the commit markers.
+    """
+    return await thread._ensure_consumer().end_offsets(partitions)
+
+
+AIOKafkaConsumerThread._highwaters = _stable_end_offsets  # type: ignore[method-assign,assignment]
 
 # --- Topics ---------------------------------------------------------------------------------
 # internal=True only makes Faust declare (create) each topic at start, with our partitions:
@@ -106,9 +134,7 @@ async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
         article_seen[article.id] = produced_at.isoformat()
         for incident in incidents:
             metrics.count_incident(incident)
-            await reports_topic.send(
-                key=pipeline.region_key(incident), value=RegionWork(report=incident)
-            )
+            await forward(event, pipeline.region_key(incident), RegionWork(report=incident))
 
 
 @app.agent(reports_topic)
@@ -134,15 +160,20 @@ async def corroborate_and_alert(stream: AsyncIterable[faust.types.EventT]) -> No
             await publish_alerts(alerts, report.produced_at)
 
 
-@app.task
-async def seed_sink_ledger() -> None:
-    """Learn what the output topics already hold before publishing anything."""
+@app.on_partitions_assigned.connect
+async def seed_sink_ledger(
+    sender: Any, /, *assigned: Any, signal: mode.BaseSignalT[Any], **kwargs: Any
+) -> None:
+    """Learn what the output topics hold before publishing anything for these partitions.
+
+    On every assignment, not only at start: partitions taken over from a dead worker are
+    re-processed from its last commit, and what it published since is on the topics only.
+    In the background, so the rebalance is not held up; ``emit`` waits for it.
+    """
     outputs = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
     names = [t.get_topic_name() for t in outputs]
-    await asyncio.get_running_loop().run_in_executor(
-        None, sink_ledger.seed, settings.bootstrap, names
-    )
-    sink_ledger.ready.set()
+    sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
+    app.add_future(sink_ledger.reseed(settings.bootstrap, names))
 
 
 @app.timer(interval=settings.tick_seconds)
@@ -150,13 +181,65 @@ async def send_ticks() -> None:
     """Table writes need a stream event, so the clock speaks through every reports partition."""
     tick = RegionWork(tick=datetime.now(UTC))
     for partition in range(settings.partitions):
-        await reports_topic.send(key="tick", value=tick, partition=partition)
+        if app.in_transaction:
+            # Outside any stream event: no transaction to join, and a repeated tick is harmless.
+            await _send_report("tick", tick, partition, transactional_id=None)
+        else:
+            await reports_topic.send(key="tick", value=tick, partition=partition)
+
+
+def region_partition(region: str) -> int:
+    """The ``incidents.reports`` partition of ``region`` (the producer's default partitioner)."""
+    partitions = list(range(settings.partitions))
+    return int(DefaultPartitioner()(region.encode("utf-8"), partitions, partitions))
 
 
 def owns(partition: int, region: str) -> bool:
-    """Whether ``region``'s reports land on ``partition`` (the producer's default partitioner)."""
-    partitions = list(range(settings.partitions))
-    return int(DefaultPartitioner()(region.encode("utf-8"), partitions, partitions)) == partition
+    """Whether ``region``'s reports land on ``partition``."""
+    return region_partition(region) == partition
+
+
+async def forward(event: faust.types.EventT, region: str, work: RegionWork) -> None:
+    """A report onto its region's partition, inside the transaction of the article's partition.
+
+    Faust's ``TransactionManager.send`` names the transaction after the *destination*
+    partition, and a worker holds producers only for the partitions assigned to it: with two
+    workers, a report for a region whose partition the other worker holds crashed the agent
+    ("No transaction producer found"). The report belongs to the transaction that commits the
+    article's offset (Kafka Streams' rule for repartition topics), so that is the one used.
+    """
+    if not app.in_transaction:
+        await reports_topic.send(key=region, value=work)
+        return
+    msg = event.message
+    group = app.assignor.group_for_topic(msg.topic)
+    tid = f"{app.conf.id}-{group}-{msg.partition}"  # as TransactionManager.commit names it
+    await _send_report(region, work, region_partition(region), transactional_id=tid)
+
+
+async def _send_report(
+    key: str, work: RegionWork, partition: int, *, transactional_id: str | None
+) -> None:
+    key_bytes, _ = reports_topic.prepare_key(key, None)
+    value_bytes, _ = reports_topic.prepare_value(work, None)
+    sent = await app.consumer.transactions.producer.send(
+        reports_topic.get_topic_name(),
+        key_bytes,
+        value_bytes,
+        partition,
+        None,
+        None,
+        transactional_id=transactional_id,
+    )
+    # A report's delivery is awaited by its transaction's commit, which fails (and the worker
+    # with it) when a send did; a lost tick is replaced by the next. The error is only
+    # retrieved here, so that asyncio does not report it a second time.
+    asyncio.ensure_future(sent).add_done_callback(_retrieve)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def reject(event: faust.types.EventT, key: str | None, error: RejectedInput) -> None:

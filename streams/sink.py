@@ -4,12 +4,15 @@ Faust's exactly-once covers table changelogs, internal topics and consumer offse
 send to a topic the app does not consume goes out outside the transaction. After a crash the
 aborted transaction's input is processed again and would re-publish what already went out.
 Every output record has a deterministic identity, so the worker remembers what it has
-published and, at start, reads the identities of the last minutes of each output topic.
+published and, whenever partitions are assigned to it (at start, and when it takes over a
+dead or departed worker's partitions, whose outputs it has never seen), reads the identities
+of the last minutes of each output topic before publishing again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -19,6 +22,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from streams.broker import client_security_kwargs
+
+logger = logging.getLogger(__name__)
 
 
 def identity(value: dict[str, object]) -> str | None:
@@ -48,6 +53,8 @@ class SinkLedger:
         self._seen: set[tuple[str, str]] = set()
         self._order: deque[tuple[float, tuple[str, str]]] = deque()
         self.ready = asyncio.Event()
+        self._wanted = 0  # seeds asked for; only the latest one opens ``ready``
+        self._seeding = asyncio.Lock()
 
     def _remember(self, entry: tuple[str, str], at: float) -> None:
         self._seen.add(entry)
@@ -69,6 +76,33 @@ class SinkLedger:
             return False
         self._remember(entry, time.time())
         return True
+
+    async def reseed(self, bootstrap: str, topics: Iterable[str]) -> int:
+        """Hold publishing (``ready``) until the topics' tails are read again; returns count.
+
+        Called on every partition assignment. Seeds run one at a time, in a thread; when
+        another assignment asks for a seed meanwhile, only the last one opens ``ready``.
+        """
+        self.ready.clear()
+        self._wanted += 1
+        wanted = self._wanted
+        names = list(topics)
+        async with self._seeding:
+            if wanted != self._wanted:
+                return 0  # a later assignment's seed follows
+            loop = asyncio.get_running_loop()
+            count = 0
+            for attempt in range(4):
+                try:
+                    count = await loop.run_in_executor(None, self.seed, bootstrap, names)
+                    break
+                except Exception as exc:  # e.g. no broker answers yet after an outage
+                    logger.warning("sink ledger: reading the outputs failed (%r), retrying", exc)
+                    await asyncio.sleep(2**attempt)
+            # Never hold publishing for good: at worst a record goes out twice, none is lost.
+            if wanted == self._wanted:
+                self.ready.set()
+            return count
 
     def seed(self, bootstrap: str, topics: Iterable[str]) -> int:
         """Read the last ``horizon_s`` of each topic and remember its identities; returns count."""
