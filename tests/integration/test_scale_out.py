@@ -205,7 +205,7 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
         a, b = owned(survivor, changelog), owned(doomed, changelog)
         return bool(a) and bool(b) and a | b == set(range(PARTITIONS)) and not a & b
 
-    wait_for(split, 60, "the two workers to split the partitions")
+    wait_for(split, 150, "the two workers to split the partitions")
     region = {place: region_of(place, base) for place in PLACES}
     doomed_regions = {r for r in region.values() if region_partition(r) in owned(doomed, changelog)}
     assert doomed_regions, "the worker to be killed holds none of the regions"
@@ -227,7 +227,7 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
 
         wait_for(
             lambda: membership(clusters_now()) == membership(want_clusters),
-            60,
+            150,  # a hang guard for a loaded machine, not a speed check
             "the clusters of the first load",
         )
         counts = consumed(survivor.metrics()), consumed(doomed.metrics())
@@ -249,7 +249,7 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
         doomed.kill()
         wait_for(
             lambda: owned(survivor, changelog) == set(range(PARTITIONS)),
-            60,
+            150,  # a hang guard for a loaded machine, not a speed check
             "the survivor to take over every partition",
         )
     finally:
