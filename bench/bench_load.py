@@ -11,10 +11,10 @@ outlets) with distinct ids and ``published_at`` = now so the alert rules fire, t
 articles under fresh ids, and a few malformed messages that must reach the dead-letter topic.
 
 Then, with ``--ramp``, a fresh worker (empty state) takes a ramp: ``--ramp-start`` articles/s,
-``+--ramp-step`` every ``--ramp-interval`` seconds, until a step is not sustained (the backlog
-grows by more than one second of input or exceeds two seconds of it). The highest sustained
-step is the maximum sustained rate of one worker; the processing rate in the first step it
-could not sustain is its capacity.
+``+--ramp-step`` every ``--ramp-interval`` seconds, until a step is not sustained (a backlog,
+of articles to extract or of incidents to corroborate, grows by more than three seconds of
+input or ends above five). The highest sustained step is the maximum sustained rate of one
+worker; the processing rate in the first step it could not sustain is its capacity.
 
 Figures (printed, never asserted): articles/s offered and processed, backlog; latency
 p50/p99 article produced -> incident and -> alert, measured by a consumer reading
