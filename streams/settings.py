@@ -35,10 +35,9 @@ class Topics:
     dlq: str = "articles.dlq"
     incidents: str = "incidents"
     alerts: str = "alerts"
-    # Internal: extracted reports keyed by region, late incidents, and wall-clock ticks.
+    # Internal: extracted reports (and the wall-clock ticks) keyed by region; late incidents.
     reports: str = "incidents.reports"
     late: str = "incidents.late"
-    ticks: str = "incident-monitor.ticks"
 
     def alerts_for(self, severity: str) -> str:
         """Severity topic, e.g. ``alerts.high``."""
