@@ -19,6 +19,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ _CONFIG_FILES = (
     "stopwords.yaml",
     "scope.yaml",
     "cues.yaml",
+    "history.yaml",
 )
 
 
@@ -259,6 +261,17 @@ class _Cues:
 
 
 @dataclass(frozen=True)
+class _Former:
+    """A former admin1 region (history.yaml): its territory is in ``now_in`` since ``until``."""
+
+    region_id: str
+    canonical: str
+    until: date
+    now_in: str
+    members: frozenset[str]  # _key_en of district and town names that lay in it
+
+
+@dataclass(frozen=True)
 class _Config:
     countries: dict[str, dict[str, Any]]
     admin1: dict[str, dict[str, Any]]
@@ -267,6 +280,7 @@ class _Config:
     stopwords: dict[str, frozenset[str]]
     scope: dict[str, Any]
     cues: dict[str, _Cues]
+    history: dict[str, dict[str, Any]]
     digest: str
 
 
@@ -381,6 +395,41 @@ def _load_admin1(ch: _Checker) -> dict[str, dict[str, Any]]:
             "lat": None if lat is None else ch.number(lat, f"{rid}.lat", -90, 90),
             "lon": None if lon is None else ch.number(lon, f"{rid}.lon", -180, 180),
             "custom": custom,
+        }
+    return out
+
+
+def _load_history(ch: _Checker) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    allowed = ("canonical", "until", "now_in", "lat", "lon", "en", "ar", "members")
+    for rid, raw in ch.mapping(ch.data, "(top level)").items():
+        if not isinstance(rid, str) or not _REGION_ID.match(rid):
+            raise ch.fail(rid, 'keys must be region ids "CC.CODE" such as PK.TA')
+        entry = ch.mapping(raw, rid)
+        ch.keys(entry, rid, allowed)
+        for required in allowed[:5]:
+            if required not in entry:
+                raise ch.fail(rid, f"missing required key {required!r}")
+        canonical = entry["canonical"]
+        if not isinstance(canonical, str) or not canonical.strip():
+            raise ch.fail(rid, "canonical must be a non-empty string")
+        until = entry["until"]
+        if not isinstance(until, date):
+            raise ch.fail(rid, f"until must be an ISO date (YYYY-MM-DD), got {until!r}")
+        now_in = entry["now_in"]
+        if not isinstance(now_in, str) or not _REGION_ID.match(now_in):
+            raise ch.fail(rid, 'now_in must be a region id "CC.CODE" such as PK.03')
+        if now_in.split(".")[0] != rid.split(".")[0]:
+            raise ch.fail(rid, f"now_in {now_in} is in another country")
+        out[rid] = {
+            "canonical": canonical.strip(),
+            "until": until,
+            "now_in": now_in,
+            "lat": ch.number(entry["lat"], f"{rid}.lat", -90, 90),
+            "lon": ch.number(entry["lon"], f"{rid}.lon", -180, 180),
+            "en": ch.strings(entry.get("en"), f"{rid}.en"),
+            "ar": ch.strings(entry.get("ar"), f"{rid}.ar"),
+            "members": ch.strings(entry.get("members"), f"{rid}.members"),
         }
     return out
 
@@ -532,6 +581,7 @@ def _load_config(folder: Path) -> _Config:
         stopwords=_load_stopwords(checkers["stopwords.yaml"]),
         scope=_load_scope(checkers["scope.yaml"]),
         cues=_load_cues(checkers["cues.yaml"]),
+        history=_load_history(checkers["history.yaml"]),
         digest=digest.hexdigest(),
     )
 
@@ -806,6 +856,35 @@ class _Builder:
                 for variant in _article_variants(_key_en(n)):
                     region_lookup[variant].add(rid)
             for n in entry.get("ar", []):
+                self.add_ar(n, eid)
+                region_lookup[_key_ar(n)].add(rid)
+
+        # Former regions: admin1 entities of their own, so a text naming one is read as it.
+        for rid, former in cfg.history.items():
+            if former["now_in"] not in region_entity:
+                raise GazetteerConfigError(
+                    f"history.yaml: {rid}: now_in {former['now_in']} is no admin1 region"
+                )
+            if rid in region_entity:
+                raise GazetteerConfigError(f"history.yaml: {rid}: is a current admin1 region")
+            cc, code = rid.split(".", 1)
+            region_names[rid] = former["canonical"]
+            eid = self.entity(
+                _ADMIN1,
+                "admin1",
+                former["canonical"],
+                cc,
+                code,
+                0,
+                former["lat"],
+                former["lon"],
+                0,
+            )
+            region_entity[rid] = eid
+            for n in {former["canonical"], *former["en"]}:
+                self.add_en(n, eid)
+                region_lookup[_key_en(n)].add(rid)
+            for n in former["ar"]:
                 self.add_ar(n, eid)
                 region_lookup[_key_ar(n)].add(rid)
 
@@ -1123,10 +1202,28 @@ class Gazetteer:
     ['مطار أربيل']
     """
 
-    def __init__(self, index: _Index, cues: Mapping[str, _Cues]) -> None:
+    def __init__(
+        self,
+        index: _Index,
+        cues: Mapping[str, _Cues],
+        history: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._ix = index
         self._cues = cues
         self._places: dict[int, Place] = {}
+        self._former = {
+            rid: _Former(
+                rid,
+                h["canonical"],
+                h["until"],
+                h["now_in"],
+                frozenset(_key_en(n) for n in h["members"]),
+            )
+            for rid, h in (history or {}).items()
+        }
+        self._former_of: dict[str, list[_Former]] = defaultdict(list)
+        for former in self._former.values():
+            self._former_of[former.now_in].append(former)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -1148,7 +1245,7 @@ class Gazetteer:
         if index is None:
             index = _Builder(cfg).build()
             _write_cache(path, index)
-        return cls(index, cfg.cues)
+        return cls(index, cfg.cues, cfg.history)
 
     # -- entities --------------------------------------------------------------------------
 
@@ -1481,6 +1578,33 @@ class Gazetteer:
             lon=place.lon,
         )
 
+    def as_of(self, location: Location, when: date | None) -> Location:
+        """``location`` in the admin1 region of its day (config/gazetteer/history.yaml).
+
+        A town of a former region is emitted in it for an event before the change, a place
+        in a former region in today's region after it; no date changes nothing.
+
+        >>> gaz = get_gazetteer()
+        >>> loc = gaz.resolve(gaz.find("a drone strike in North Waziristan", "en")[0],
+        ...                   GeoContext())
+        >>> gaz.as_of(loc, date(2012, 5, 1)).admin1, gaz.as_of(loc, date(2020, 5, 1)).admin1
+        ('Federally Administered Tribal Areas', 'Khyber Pakhtunkhwa')
+        """
+        if when is None or location.region_id is None or location.precision == "country":
+            return location
+        former = self._former.get(location.region_id)
+        if former is not None and when >= former.until:
+            name = self._ix.regions.get(former.now_in)
+            canonical = name if location.precision == "admin1" and name else location.canonical
+            return _moved(location, region_id=former.now_in, admin1=name, canonical=canonical)
+        for former in self._former_of.get(location.region_id, ()):
+            if when < former.until and (
+                _key_en(location.canonical) in former.members
+                or _key_en(location.name) in former.members
+            ):
+                return _moved(location, region_id=former.region_id, admin1=former.canonical)
+        return location
+
     def _best(self, mention: PlaceMention, context: GeoContext) -> tuple[Place, float]:
         total = sum(context.countries.values())
         top = context.top_country
@@ -1520,6 +1644,11 @@ class Gazetteer:
                 continue
             out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
         return _rank(out, weights)
+
+
+def _moved(location: Location, **changes: Any) -> Location:
+    """A copy of ``location`` with some fields changed (a Record has no ``replace``)."""
+    return Location(**{**location.asdict(), **changes})
 
 
 def _rank(resolved: list[ResolvedPlace], weights: Mapping[str, float]) -> list[ResolvedPlace]:

@@ -577,6 +577,10 @@ class Extractor:
         killed = inc.pick("killed")
         wounded = inc.pick("wounded")
         event = inc.date()
+        if location is not None and self.gazetteer is not None:
+            # The region of the event's day: a town of a region merged since is coded in it.
+            when = event.date if event is not None and event.date else published.date()
+            location = self.gazetteer.as_of(location, when)
         # The strongest attribution wins (a claim in the next sentence over a name in this one);
         # at equal strength the incident's own sentences over a neighbour's.
         own = [a for r in inc.readings for a in r.attributions]

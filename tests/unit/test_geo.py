@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 
@@ -417,6 +418,49 @@ def test_locate_never_raises_on_any_text(text: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Former regions (history.yaml): the admin1 region of the event's day
+
+
+@pytest.mark.parametrize(
+    ("text", "when", "admin1", "region_id"),
+    [
+        # the tribal agencies joined Khyber Pakhtunkhwa on 31 May 2018
+        ("A US drone strike killed five militants in Dashgah, North Waziristan.",
+         date(2011, 3, 8), "Federally Administered Tribal Areas", "PK.TA"),
+        ("A US drone strike killed five militants in Dashgah, North Waziristan.",
+         date(2019, 3, 8), "Khyber Pakhtunkhwa", "PK.03"),
+        ("A suicide bomber rammed a convoy in Miran Shah, Pakistan.",
+         date(2014, 6, 9), "Federally Administered Tribal Areas", "PK.TA"),
+        ("A roadside bomb hit a convoy in Bajaur, Federally Administered Tribal Areas, Pakistan.",
+         date(2010, 12, 5), "Federally Administered Tribal Areas", "PK.TA"),
+        ("Militants attacked a checkpoint in the former FATA, Pakistan.",
+         date(2021, 1, 2), "Khyber Pakhtunkhwa", "PK.03"),
+        # a town that was never in the tribal areas keeps its province
+        ("A bomb exploded in a market in Bannu, Pakistan.", date(2012, 1, 1),
+         "Khyber Pakhtunkhwa", "PK.03"),
+        ("A bomb exploded in a market in Peshawar, Pakistan.", date(2012, 1, 1),
+         "Khyber Pakhtunkhwa", "PK.03"),
+    ],
+)  # fmt: skip
+def test_former_region_follows_the_event_date(
+    gaz: Gazetteer, text: str, when: date, admin1: str, region_id: str
+) -> None:
+    location = gaz.as_of(best(gaz, text, "en").location, when)
+    assert (location.admin1, location.region_id) == (admin1, region_id)
+
+
+def test_no_event_date_keeps_the_region(gaz: Gazetteer) -> None:
+    location = best(gaz, "A drone strike in Miran Shah, Pakistan.", "en").location
+    assert gaz.as_of(location, None) is location
+
+
+def test_former_region_name_in_arabic(gaz: Gazetteer) -> None:
+    location = best(gaz, "غارة أمريكية في المناطق القبلية الباكستانية", "ar").location
+    assert location.region_id == "PK.TA"
+    assert gaz.as_of(location, date(2024, 1, 1)).admin1 == "Khyber Pakhtunkhwa"
+
+
+# --------------------------------------------------------------------------------------------
 # Configuration and cache
 
 
@@ -437,6 +481,12 @@ def _copy_config(tmp_path: Path) -> Path:
         ("countries.yaml", "NO: {ar: [النرويج]}\n", "ISO 3166-1"),
         ("stopwords.yaml", "en: [hit, on]\n", "item 1"),
         ("cues.yaml", "ar: {}\nen: {locative: in}\n", "en.locative"),
+        ("history.yaml", "PK.TA: {canonical: FATA, until: soon, now_in: PK.03, lat: 1, lon: 2}\n",
+         "until must be an ISO date"),
+        ("history.yaml", "PK.TA: {canonical: FATA, until: 2018-05-31, now_in: AF.01, lat: 1, "
+         "lon: 2}\n", "another country"),
+        ("history.yaml", "PK.TA: {canonical: FATA, until: 2018-05-31, now_in: PK.99, lat: 1, "
+         "lon: 2}\n", "no admin1 region"),
     ],
 )  # fmt: skip
 def test_config_errors_name_file_and_key(
