@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import hashlib
@@ -258,6 +259,8 @@ class _Cues:
     admin_types: frozenset[str]
     skip: frozenset[str]
     person_titles: frozenset[str]
+    unlisted_types: frozenset[str]
+    town_parts: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -1221,6 +1224,7 @@ class Gazetteer:
             )
             for rid, h in (history or {}).items()
         }
+        self._unlisted_en = _unlisted_patterns(cues["en"]) if "en" in cues else ()
         self._former_of: dict[str, list[_Former]] = defaultdict(list)
         for former in self._former.values():
             self._former_of[former.now_in].append(former)
@@ -1643,7 +1647,137 @@ class Gazetteer:
             if mention.needs_context and weights[place.country_code] <= 0:
                 continue
             out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
+        if lang == "en" or (lang not in ("ar", "en") and _language(text, lang) == "en"):
+            out.extend(self._unlisted(text, out, weights))
         return _rank(out, weights)
+
+    def _unlisted(
+        self, text: str, resolved: list[ResolvedPlace], weights: Mapping[str, float]
+    ) -> list[ResolvedPlace]:
+        """Villages the gazetteer lacks, named as places: "in Kourpelle village (Kongoussi,
+        Bam)", "the town of Siyal in the countryside of Deir ez Zor".
+
+        Such a name is placed in the region of the first known place (a town or a region)
+        that follows it in the same sentence, in a country the text is about: the way news
+        and incident records locate a village. Without one it is left out, and so is a part
+        of a town named with its town ("in Faruq area, Mosul": the place is Mosul).
+        """
+        top = max(weights.values(), default=0.0)
+        cues = self._cues["en"]
+        if not self._unlisted_en:
+            return []
+        known = sorted(resolved, key=lambda r: r.mention.start)
+        starts = [r.mention.start for r in known]
+        out: list[ResolvedPlace] = []
+        replaced: set[int] = set()
+        for start, end, locative, part in _unlisted_names(text, self._unlisted_en, cues):
+            lo = bisect.bisect_left(starts, start)
+            if lo > 0 and known[lo - 1].mention.end > start:
+                continue  # inside a longer known name
+            hi = bisect.bisect_left(starts, end, lo)
+            inside = known[lo:hi]
+            if any(
+                r.mention.end > end or (r.mention.start, r.mention.end) == (start, end)
+                for r in inside
+            ):
+                continue  # the gazetteer knows the name, or a longer one overlapping it
+            anchor = next(
+                (
+                    r
+                    for r in known[hi : hi + 5]
+                    if r.place.precision != "country"
+                    and weights.get(r.place.country_code, 0.0) >= 0.5 * top
+                    and r.mention.start - end <= _UNLISTED_REACH
+                    and not _SENTENCE_END.search(text, end, r.mention.start)
+                ),
+                None,
+            )
+            if anchor is None or (part and anchor.place.precision != "admin1"):
+                continue
+            # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
+            # country is a namesake; one in the anchor's country is the gazetteer's own.
+            if any(r.place.country_code == anchor.place.country_code for r in inside):
+                continue
+            replaced.update(id(r) for r in inside)
+            region = anchor.location
+            written = text[start:end]
+            mention = PlaceMention(
+                start=start,
+                end=end,
+                text=written,
+                lang="en",
+                candidates=(),
+                locative=locative or anchor.mention.locative,
+                group=anchor.mention.group,
+            )
+            location = Location(
+                name=written,
+                canonical=written,
+                precision="city",
+                country_code=region.country_code,
+                admin1=region.admin1,
+                region_id=region.region_id,
+                geonameid=None,
+                lat=region.lat,
+                lon=region.lon,
+            )
+            place = dataclasses.replace(
+                anchor.place,
+                id=-1,
+                canonical=written,
+                precision="city",
+                geonameid=None,
+                population=0,
+                parent=None,
+            )
+            out.append(ResolvedPlace(mention, place, location, anchor.score))
+        if replaced:
+            resolved[:] = [r for r in resolved if id(r) not in replaced]
+        return out
+
+
+# A village is placed by a known place at most this many characters after its name.
+_UNLISTED_REACH = 90
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+# A capitalised name of one to four words ("Pein Hne Taw", "Tal al-Hawa", "Mong Pun (1)").
+_NAME = (
+    r"[A-Z][\w'’]*"
+    r"(?:[- ](?:(?:al|el|ad|as|ash|an|ar|at|az|de|del|la|bin|bani)[- ])?[A-Z0-9][\w'’]*){0,3}"
+    r"(?: \((?:\d+|East|West|North|South|Upper|Lower)\))?"
+)
+
+
+def _unlisted_patterns(cues: _Cues) -> tuple[re.Pattern[str], ...]:
+    """Patterns of names the text calls a village, town or area: "in X village", "near X
+    town" (group ``cue`` is the preposition), "the village of X"; group ``type`` is the noun."""
+    kinds = cues.unlisted_types | cues.town_parts
+    if not kinds:
+        return ()
+    types = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
+    cue = r"(?P<cue>(?i:in|near|at|around|outside|of|from))"
+    return (
+        re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
+        re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})"),
+    )
+
+
+def _unlisted_names(
+    text: str, patterns: Iterable[re.Pattern[str]], cues: _Cues
+) -> Iterable[tuple[int, int, bool, bool]]:
+    """(start, end, locative, part of a town) of each name the patterns find, once per start."""
+    seen: set[int] = set()
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            start, end = m.span("name")
+            first = m.group("name").split()[0].lower()
+            if start in seen or first in _CALENDAR or first in cues.skip:
+                continue
+            if first in cues.locative_adjectives or first in cues.place_types:
+                continue
+            seen.add(start)
+            cue = m.groupdict().get("cue")
+            locative = cue is None or cue.lower() in cues.locative
+            yield start, end, locative, m.group("type").lower() in cues.town_parts
 
 
 def _moved(location: Location, **changes: Any) -> Location:

@@ -418,6 +418,61 @@ def test_locate_never_raises_on_any_text(text: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Villages the gazetteer lacks, named as places by the text
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "admin1", "country"),
+    [
+        ("JNIM militants targeted a position in the village of Kourpelle (Kongoussi, Bam).",
+         "Kourpelle", "Centre-Nord", "BF"),
+        ("Drones targeted a house in the town of Siyal in the countryside of Deir-ez-Zor.",
+         "Siyal", "Deir ez-Zor", "SY"),
+        # "Sar" and "Kone" alone are towns in Chad and New Caledonia: here one village
+        ("In Sar Kone (East) village of Kanbalu township (Kanbalu district, Sagaing region), "
+         "a local PDF carried out drone strikes.", "Sar Kone (East)", "Sagaing", "MM"),
+        # "Kani" is a Japanese town: the village is placed by the region the text names
+        ("In Win Ma Nar village (Kani township, Yinmarbin district, Sagaing region), a local "
+         "PDF launched a drone attack.", "Win Ma Nar", "Sagaing", "MM"),
+    ],
+)  # fmt: skip
+def test_unlisted_village_placed_by_the_place_after_it(
+    gaz: Gazetteer, text: str, canonical: str, admin1: str, country: str
+) -> None:
+    location = best(gaz, text, "en").location
+    assert (location.canonical, location.admin1, location.country_code) == (
+        canonical,
+        admin1,
+        country,
+    )
+    assert location.precision == "city"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        # a quarter named with its town: the town is the place
+        ("An explosive device detonated in Jazair neighborhood, Mosul, Nineveh, Iraq.", "Mosul"),
+        ("A motorbike bomb detonated in Ancholi neighborhood in Karachi city, Sindh province.",
+         "Karachi"),
+        # a known town stays the gazetteer's
+        ("A suicide bomber struck a convoy in Wana town, Pakistan.", "Wana"),
+    ],
+)  # fmt: skip
+def test_town_parts_and_known_towns_are_not_unlisted(
+    gaz: Gazetteer, text: str, canonical: str
+) -> None:
+    assert best(gaz, text, "en").location.canonical == canonical
+
+
+def test_unlisted_name_needs_a_known_place_after_it(gaz: Gazetteer) -> None:
+    names = [
+        r.location.canonical for r in gaz.locate("Fighting in Qabr village.", "en", GeoContext())
+    ]
+    assert names == []
+
+
+# --------------------------------------------------------------------------------------------
 # Former regions (history.yaml): the admin1 region of the event's day
 
 
