@@ -1619,6 +1619,16 @@ class Gazetteer:
                 best = (place, score)
         if best is None:  # a PlaceMention always has candidates; guard hand-made ones
             raise ValueError(f"mention {mention.text!r} has no candidate places")
+        place = best[0]
+        if place.precision == "admin1" and not (mention.admin_cue or mention.region_like):
+            # "in Jazan, Saudi Arabia": a region named like its own city, with nothing that
+            # reads it as the region ("Jazan province", "Abu Arish, Jazan"), is the city;
+            # the region stays the same.
+            cities = [c for c in mention.candidates if c.precision == "city"]
+            same = [c for c in cities if c.region_id == place.region_id]
+            if same:
+                city = max(same, key=lambda c: c.population)
+                return city, best[1]
         return best
 
     def locate(self, text: str, lang: str, context: GeoContext) -> list[ResolvedPlace]:
@@ -1749,7 +1759,8 @@ _NAME = (
 
 def _unlisted_patterns(cues: _Cues) -> tuple[re.Pattern[str], ...]:
     """Patterns of names the text calls a village, town or area: "in X village", "near X
-    town" (group ``cue`` is the preposition), "the village of X"; group ``type`` is the noun."""
+    town" (group ``cue`` is the preposition), "the village of X", "in X (Town, Region)";
+    group ``type`` is the noun."""
     kinds = cues.unlisted_types | cues.town_parts
     if not kinds:
         return ()
@@ -1758,6 +1769,8 @@ def _unlisted_patterns(cues: _Cues) -> tuple[re.Pattern[str], ...]:
     return (
         re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
         re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})"),
+        # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in
+        re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])"),
     )
 
 
@@ -1777,7 +1790,8 @@ def _unlisted_names(
             seen.add(start)
             cue = m.groupdict().get("cue")
             locative = cue is None or cue.lower() in cues.locative
-            yield start, end, locative, m.group("type").lower() in cues.town_parts
+            kind = m.groupdict().get("type")
+            yield start, end, locative, kind is not None and kind.lower() in cues.town_parts
 
 
 def _moved(location: Location, **changes: Any) -> Location:

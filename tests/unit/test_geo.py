@@ -465,6 +465,33 @@ def test_town_parts_and_known_towns_are_not_unlisted(
     assert best(gaz, text, "en").location.canonical == canonical
 
 
+def test_unlisted_name_followed_by_its_district_and_region(gaz: Gazetteer) -> None:
+    text = "AQAP militants struck a checkpoint in Al Musayniah (As Said, Shabwah), Yemen."
+    location = best(gaz, text, "en").location
+    assert (location.canonical, location.admin1) == ("Al Musayniah", "Shabwah")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "precision"),
+    [
+        # a region named like its own city is the city, in the same region
+        ("Air defences intercepted a drone targeting Jazan airport.", "Jizan", "city"),
+        # unless the text reads it as the region
+        ("A drone fell in Jazan province, Saudi Arabia.", "Jazan", "admin1"),
+        ("A projectile fell near Abu Arish, Jazan, Saudi Arabia.", "Abu Arish", "city"),
+    ],
+)  # fmt: skip
+def test_region_named_like_its_city(
+    gaz: Gazetteer, text: str, canonical: str, precision: str
+) -> None:
+    location = best(gaz, text, "en").location
+    assert (location.canonical, location.precision, location.admin1) == (
+        canonical,
+        precision,
+        "Jazan",
+    )
+
+
 def test_unlisted_name_needs_a_known_place_after_it(gaz: Gazetteer) -> None:
     names = [
         r.location.canonical for r in gaz.locate("Fighting in Qabr village.", "en", GeoContext())
