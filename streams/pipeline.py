@@ -26,23 +26,34 @@ from streams.corroborate import merge as merge_reports
 from streams.records import Alert, Article, Incident, WindowRange
 from streams.settings import Topics, config_dir
 from streams.windows import (
+    PANE_SUFFIX,
+    Contribution,
     LateIncident,
+    Span,
     Watermark,
+    Window,
     WindowsConfig,
+    WindowSpec,
     WindowState,
     as_utc,
-    assign,
     close_due,
+    closing_clock,
+    compose,
     contribution_of,
     empty_state,
     event_time_of,
     expired,
     fold_contribution,
+    is_pane,
+    key_at,
     late_reason,
     load_state,
     load_windows,
+    pane_spec,
+    pane_starts,
     region_of,
     retract,
+    spans,
     to_json,
     window_key,
 )
@@ -101,6 +112,7 @@ class Stores:
     index: MutableMapping[str, Any] = field(default_factory=_store)  # "IQ.07|2021-02-22" -> [ids]
     reports: MutableMapping[str, Any] = field(default_factory=_store)  # report id -> cluster id
     windows: MutableMapping[str, Any] = field(default_factory=_store)  # window key -> WindowState
+    closing: MutableMapping[str, Any] = field(default_factory=_store)  # "IQ.07|hopping_24h" -> end
     placements: MutableMapping[str, Any] = field(default_factory=_store)  # cluster id -> windows
     seen: MutableMapping[str, Any] = field(default_factory=_store)  # "IQ.07|actor|ISIS" -> {id: t}
     ledger: MutableMapping[str, Any] = field(default_factory=_store)  # alert id -> published
@@ -117,6 +129,7 @@ class Stores:
                     "index",
                     "reports",
                     "windows",
+                    "closing",
                     "placements",
                     "seen",
                     "ledger",
@@ -179,6 +192,13 @@ class Pipeline:
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident]] = {}
         self._states: dict[str, tuple[Any, WindowState]] = {}
+        specs = self.config.windows.specs
+        # What is stored: tumbling windows themselves, hopping windows as their panes.
+        self._stored = tuple(pane_spec(spec) if spec.hopping else spec for spec in specs)
+        self._stored_specs = {spec.kind: spec for spec in self._stored}
+        self._panes = {spec.kind: pane_spec(spec) for spec in specs if spec.hopping}
+        self._ruled = {rule.window for rule in self.config.rules}
+        self._closing_ruled = {rule.window for rule in self.config.rules if rule.on_close}
 
     @staticmethod
     def region_key(incident: Incident) -> str:
@@ -305,6 +325,10 @@ class Pipeline:
         self._states[key] = (data, state)
         return state
 
+    def _stored_spec(self, kind: str) -> WindowSpec:
+        """The spec of a stored kind (a pane kind included); KeyError when there is none."""
+        return self._stored_specs[kind]
+
     def _put_state(self, key: str, state: WindowState) -> None:
         data = to_json(state)
         self.stores.windows[key] = data
@@ -329,7 +353,7 @@ class Pipeline:
             # Before the stream started, or already expired: the count is unknown, not zero.
             if start < stream_start or expired(previous, spec.retention, watermark):
                 return None
-            held = self._state(window_key(state.region, previous))
+            held = self._window_state(state.region, previous)
             counts.append(held.count if held is not None else 0)
         return counts
 
@@ -390,22 +414,32 @@ class Pipeline:
                 self._withdraw(source.incident_id)
         windows = self.config.windows
         keys: list[str] = []
-        late: list[WindowRange] = []
+        late: list[Span] = []
         touched: list[WindowState] = []
+        hopping: dict[str, list[Span]] = {}
         expires_at = as_utc(cluster.published_at)
         contribution = contribution_of(cluster)
-        for window in assign(event_time_of(cluster), windows.specs):
+        event_time = event_time_of(cluster)
+        for window in spans(event_time, windows.specs):
             spec = windows.spec(window.kind)
             expires_at = max(expires_at, as_utc(window.end) + spec.retention)
             if expired(window, spec.retention, watermark):
                 late.append(window)
-                continue
-            key = window_key(region, window)
-            state = self._state(key) or empty_state(region, window)
-            state = fold_contribution(state, contribution)
-            self._put_state(key, state)
+            elif spec.hopping:
+                hopping.setdefault(spec.kind, []).append(window)
+            else:
+                key = window_key(region, window)
+                state = self._fold(key, region, window, contribution)
+                keys.append(key)
+                touched.append(state)
+        for kind, live in hopping.items():
+            # A pane outlives every window holding it, so a live window means a live pane.
+            (pane,) = spans(event_time, [self._panes[kind]])
+            key = window_key(region, pane)
+            self._fold(key, region, pane, contribution)
             keys.append(key)
-            touched.append(state)
+            if kind in self._ruled:
+                touched.extend(self._hopping_states(region, kind, live))
         for key in placed["windows"] if placed else ():
             old = self._state(key) if key not in keys else None
             if old is not None:
@@ -430,13 +464,48 @@ class Pipeline:
                 LateIncident(
                     region=region,
                     incident=cluster,
-                    windows=late,
+                    windows=[window.record() for window in late],
                     watermark=clock,
                     reason=late_reason(late, clock),
                     detected_at=now,
                 )
             )
         return alerts, lates
+
+    def _fold(
+        self, key: str, region: str, window: Window, contribution: Contribution
+    ) -> WindowState:
+        state = fold_contribution(self._state(key) or empty_state(region, window), contribution)
+        self._put_state(key, state)
+        return state
+
+    def _closed_through(self, region: str, kind: str) -> datetime | None:
+        held = self.stores.closing.get(_closing_key(region, kind))
+        return None if held is None else datetime.fromisoformat(held)
+
+    def _hopping_states(
+        self, region: str, kind: str, windows: Iterable[Window]
+    ) -> list[WindowState]:
+        """Hopping windows of one region composed from their panes (each pane read once)."""
+        pane = self._panes[kind]
+        closed_through = self._closed_through(region, kind)
+        panes: dict[datetime, WindowState | None] = {}
+        states = []
+        for window in windows:
+            parts = []
+            for start in pane_starts(window, pane):
+                if start not in panes:
+                    panes[start] = self._state(key_at(region, pane.kind, start))
+                parts.append(panes[start])
+            closed = closed_through is not None and as_utc(window.end) <= closed_through
+            states.append(compose(region, window, parts, closed=closed))
+        return states
+
+    def _window_state(self, region: str, window: Window) -> WindowState | None:
+        """A window of any kind: stored (tumbling), or composed from its panes (hopping)."""
+        if window.kind in self._panes:
+            return self._hopping_states(region, window.kind, [window])[0]
+        return self._state(window_key(region, window))
 
     def _see(
         self, cluster: Incident, cluster_id: str, region: str, placed: Mapping[str, Any] | None
@@ -469,19 +538,54 @@ class Pipeline:
             alerts.extend(self._publishable(found, closed, now))
         return alerts
 
-    def _open_windows(self, owns: Callable[[str], bool] | None = None) -> list[_Held]:
+    def _scan(
+        self, owns: Callable[[str], bool] | None = None
+    ) -> tuple[list[_Held], dict[tuple[str, str], list[datetime]]]:
+        """Open stored windows, and the pane starts of each (region, hopping kind)."""
         # Read from the stored JSON without building states: ticks visit every window.
         held = []
+        panes: dict[tuple[str, str], list[datetime]] = {}
         for key in list(self.stores.windows.keys()):
-            if owns is not None and not owns(_region_of_key(key)):
+            region = _region_of_key(key)
+            if owns is not None and not owns(region):
                 continue
             data = self.stores.windows[key]
             if isinstance(data, WindowState):
                 data = data.to_json()
-            if not data["closed"]:
+            if is_pane(data["kind"]):
+                kind = data["kind"][: -len(PANE_SUFFIX)]
+                panes.setdefault((region, kind), []).append(datetime.fromisoformat(data["start"]))
+            elif not data["closed"]:
                 held.append(_Held(key, data["kind"], datetime.fromisoformat(data["end"])))
         # Deterministic: by window end, then key, whatever the store's iteration order.
-        return sorted(held, key=lambda item: (item.end, item.key))
+        return sorted(held, key=lambda item: (item.end, item.key)), panes
+
+    def _close_hopping(
+        self, panes: Mapping[tuple[str, str], list[datetime]], until: datetime | None, now: datetime
+    ) -> list[Alert]:
+        """Close the hopping windows ending by ``until`` (None: all); closing rules judge them.
+
+        A region's hopping windows close in the order of their end (the closing clock never
+        goes back), so one end per (region, kind) says which are closed.
+        """
+        alerts = []
+        for region, kind in sorted(panes):
+            spec = self.config.windows.spec(kind)
+            done = self._closed_through(region, kind)
+            candidates = _ends_over(panes[region, kind], spec, after=done, until=until)
+            if not candidates:
+                continue
+            ordered = [Span(kind, end - spec.size, end) for end in sorted(candidates)]
+            if kind in self._closing_ruled:
+                for state in self._hopping_states(region, kind, ordered):
+                    closed = state.derive(closed=True)
+                    found = findings(self.config.rules, closed, self, on_close_only=True)
+                    alerts.extend(self._publishable(found, closed, now))
+            self.stores.closing[_closing_key(region, kind)] = as_utc(ordered[-1].end).isoformat()
+        return alerts
+
+    def _open_windows(self, owns: Callable[[str], bool] | None = None) -> list[_Held]:
+        return self._scan(owns)[0]
 
     def on_tick(self, now: datetime, owns: Callable[[str], bool] | None = None) -> list[Alert]:
         """Close the windows due (by event clock, or wall clock when idle); expire old state.
@@ -492,14 +596,20 @@ class Pipeline:
         """
         now = as_utc(now)
         watermark = self.watermark()
-        due = close_due(self._open_windows(owns), watermark, now, self.config.windows)
+        config = self.config.windows
+        held, panes = self._scan(owns)
+        due = close_due(held, watermark, now, config)
         alerts = self._close([item.key for item in due], now)
+        until = closing_clock(watermark, now, config) - config.grace
+        alerts.extend(self._close_hopping(panes, until, now))
         self._expire(watermark, owns)
         return alerts
 
     def flush(self) -> list[Alert]:
         """Close every open window now (end of a replay): the closing rules run on all of them."""
-        return self._close([item.key for item in self._open_windows()], self.now())
+        held, panes = self._scan()
+        now = self.now()
+        return self._close([item.key for item in held], now) + self._close_hopping(panes, None, now)
 
     def _expire(self, watermark: Watermark, owns: Callable[[str], bool] | None = None) -> None:
         clock = watermark.max_event_time
@@ -518,12 +628,22 @@ class Pipeline:
             if isinstance(data, WindowState):
                 data = data.to_json()
             try:
-                retention = windows.spec(data["kind"]).retention
+                retention = self._stored_spec(data["kind"]).retention
             except KeyError:
                 retention = timedelta(0)  # a kind no longer configured: nothing will read it
             end = _Held(key, data["kind"], datetime.fromisoformat(data["end"]))
             if expired(end, retention, watermark):
                 self._drop_state(key)
+        for key, end in list(self.stores.closing.items()):
+            region, kind = key.split("|", 1)
+            if not mine(region):
+                continue
+            try:
+                retention = windows.spec(kind).retention
+            except KeyError:
+                retention = timedelta(0)
+            if datetime.fromisoformat(end) + retention <= clock:
+                del self.stores.closing[key]  # every window it speaks of has expired
         self.ledger.prune(clock, owns)
         for key, placed in list(self.stores.placements.items()):
             if mine(placed["region"]) and datetime.fromisoformat(placed["expires_at"]) <= clock:
@@ -599,6 +719,27 @@ class _Held(NamedTuple):
     key: str
     kind: str
     end: datetime
+
+
+def _ends_over(
+    pane_starts: Iterable[datetime],
+    spec: WindowSpec,
+    *,
+    after: datetime | None,
+    until: datetime | None,
+) -> set[datetime]:
+    """Ends of the ``spec`` windows holding any of the panes, in ``(after, until]``."""
+    ends = set()
+    for start in pane_starts:
+        for window in spans(start, [spec]):
+            end = as_utc(window.end)
+            if (after is None or end > after) and (until is None or end <= until):
+                ends.add(end)
+    return ends
+
+
+def _closing_key(region: str, kind: str) -> str:
+    return f"{region}|{kind}"
 
 
 def _seen_key(region: str, field: str, value: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import faust
 import yaml
@@ -20,6 +21,7 @@ from streams.settings import config_dir
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_MICRO = timedelta(microseconds=1)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 WINDOW_TYPES = ("tumbling", "hopping")
@@ -244,31 +246,87 @@ def load_windows(path: Path | None = None) -> WindowsConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def assign(event_time: datetime, specs: Iterable[WindowSpec]) -> list[WindowRange]:
+class Span(NamedTuple):
+    """A window as the flow handles it: ``WindowRange`` without the cost of a Faust record."""
+
+    kind: str
+    start: datetime
+    end: datetime
+
+    def record(self) -> WindowRange:
+        """The window as the record that crosses Kafka."""
+        return WindowRange(kind=self.kind, start=self.start, end=self.end)
+
+
+# Anything with a kind, a start and an end.
+Window = Span | WindowRange
+
+
+def spans(event_time: datetime, specs: Iterable[WindowSpec]) -> list[Span]:
     """Every window (of every spec) that contains ``event_time``; UTC, aligned to the epoch.
 
     >>> spec = WindowSpec("tumbling_1h", timedelta(hours=1), timedelta(hours=1), timedelta(days=1))
-    >>> [w.start.isoformat() for w in assign(datetime(2021, 2, 22, 18, 30, tzinfo=UTC), [spec])]
+    >>> [w.start.isoformat() for w in spans(datetime(2021, 2, 22, 18, 30, tzinfo=UTC), [spec])]
     ['2021-02-22T18:00:00+00:00']
     """
     moment = as_utc(event_time)
     # Whole microseconds since the epoch: exact integer arithmetic, no float drift.
-    offset = (moment - EPOCH) // timedelta(microseconds=1)
-    ranges = []
+    offset = (moment - EPOCH) // _MICRO
+    found = []
     for spec in specs:
-        size = spec.size // timedelta(microseconds=1)
-        step = spec.step // timedelta(microseconds=1)
+        size = spec.size // _MICRO
+        step = spec.step // _MICRO
         last = offset // step  # the latest window start at or before the event
         first = (offset - size) // step + 1  # the earliest window that still contains it
         for index in range(first, last + 1):
             start = EPOCH + timedelta(microseconds=index * step)
-            ranges.append(WindowRange(kind=spec.kind, start=start, end=start + spec.size))
-    return ranges
+            found.append(Span(spec.kind, start, start + spec.size))
+    return found
 
 
-def window_key(region: str, window: WindowRange) -> str:
+def assign(event_time: datetime, specs: Iterable[WindowSpec]) -> list[WindowRange]:
+    """:func:`spans` as records."""
+    return [span.record() for span in spans(event_time, specs)]
+
+
+# A hopping window is never stored: its panes are. One cluster sits in one pane, so a window of
+# 24 h every 1 h costs one state write per cluster instead of 24, and is read back as the union
+# of the panes it spans (:func:`compose`).
+PANE_SUFFIX = "/pane"
+
+
+def pane_spec(spec: WindowSpec) -> WindowSpec:
+    """The stored slices of a hopping kind: ``gcd(size, step)`` long, kept while windows need them.
+
+    >>> hop = WindowSpec("hopping_24h", timedelta(hours=24), timedelta(hours=1), timedelta(days=3))
+    >>> pane = pane_spec(hop)
+    >>> pane.kind, pane.size == timedelta(hours=1), pane.retention == timedelta(hours=95)
+    ('hopping_24h/pane', True, True)
+    """
+    pane = timedelta(microseconds=math.gcd(spec.size // _MICRO, spec.step // _MICRO))
+    # The last window holding a pane ends at most size - pane after it: the pane outlives it.
+    return WindowSpec(spec.kind + PANE_SUFFIX, pane, pane, spec.retention + spec.size - pane)
+
+
+def is_pane(kind: str) -> bool:
+    """Whether a stored kind is the pane of a hopping kind (not a window of its own)."""
+    return kind.endswith(PANE_SUFFIX)
+
+
+def pane_starts(window: Window, pane: WindowSpec) -> list[datetime]:
+    """The starts of the panes a window spans, in time order."""
+    start = as_utc(window.start)
+    return [start + i * pane.size for i in range((as_utc(window.end) - start) // pane.size)]
+
+
+def window_key(region: str, window: Window) -> str:
     """Table key of a region's window: ``IQ.07|tumbling_1h|2021-02-22T18:00:00Z``."""
-    return f"{region}|{window.kind}|{as_utc(window.start).strftime(KEY_TIME_FORMAT)}"
+    return key_at(region, window.kind, window.start)
+
+
+def key_at(region: str, kind: str, start: datetime) -> str:
+    """:func:`window_key` from the parts (no record built: panes are looked up by the dozen)."""
+    return f"{region}|{kind}|{as_utc(start).strftime(KEY_TIME_FORMAT)}"
 
 
 def parse_window_key(key: str) -> tuple[str, str, datetime]:
@@ -470,7 +528,7 @@ class WindowState:
         )
 
 
-def empty_state(region: str, window: WindowRange) -> WindowState:
+def empty_state(region: str, window: Window) -> WindowState:
     """A window with nothing in it yet."""
     return WindowState(
         region=region,
@@ -525,6 +583,18 @@ def _with_contributions(
         wounded=wounded,
         region_name=min(names) if names else None,
     )
+
+
+def compose(
+    region: str, window: Window, panes: Iterable[WindowState | None], *, closed: bool
+) -> WindowState:
+    """A hopping window's state from the states of the panes it spans (None: an empty pane)."""
+    contributions: dict[str, Contribution] = {}
+    for pane in panes:
+        if pane is not None:
+            contributions.update(pane.contributions)
+    state = empty_state(region, window)
+    return _with_contributions(replace(state, closed=closed), contributions)
 
 
 def fold_contribution(state: WindowState, new: Contribution) -> WindowState:
@@ -640,7 +710,7 @@ class LateIncident(_StateRecord):
     detected_at: datetime | None = None
 
 
-def late_reason(windows: Sequence[WindowRange], watermark: datetime) -> str:
+def late_reason(windows: Sequence[Window], watermark: datetime) -> str:
     """A one-line explanation for a late incident (hopping windows summarised per kind)."""
     by_kind: dict[str, list[datetime]] = {}
     for window in windows:

@@ -526,11 +526,20 @@ class Extractor:
             return
         # The most specific weapon wins, among those the event words govern: a device named
         # far from every event word ("مكان لتصنيع الصواريخ", a rocket factory) is context.
-        events = [m for m in own if m.kind == "trigger" or m.entry.get("event")]
+        offset = sentence.start
+        events = _NearestEvents(
+            sentence.text,
+            [
+                (m.start - offset, m.end - offset)
+                for m in own
+                if m.kind == "trigger" or m.entry.get("event")
+            ],
+        )
 
         def governed(w: Match) -> bool:
-            return w.entry.get("event") or any(
-                _words(sentence.text[_gap(w, e, sentence.start)]) <= _GOVERNED for e in events
+            start, end = w.start - offset, w.end - offset
+            return w.entry.get("event") or (
+                events.overlaps(start, end) or min(events.words_around(start, end)) <= _GOVERNED
             )
 
         best = max(
@@ -729,6 +738,7 @@ def _place(
         for p in places
     ]
     named_countries = {p.location.country_code for p in places if p.location.precision == "country"}
+    nearest = _NearestEvents(text, events)
     best: tuple[tuple[int, ...], Location] | None = None
     # Region mention start -> a place the text puts in it that the gazetteer knows only abroad.
     rehomed: dict[int, Location] = {}
@@ -743,8 +753,7 @@ def _place(
 
         # Words from the nearest event word before the place ("attack ... in X"), and to
         # the nearest one after it ("In X, a bomb exploded"), which counts for less.
-        after = min((_words(text[e:m_start]) for s, e in events if e <= m_start), default=99)
-        before = min((_words(text[m_end:s]) for s, e in events if s >= m_end), default=99)
+        after, before = nearest.words_around(m_start, m_end)
         precision = place.location.precision
         fallback = 0
         if place.mention.locative:
@@ -801,6 +810,37 @@ def _place(
         return rehomed[start], conf * (_FALLBACK_PLACE if fallback else 1.0), fallback
     confidence = _PLACE_CONFIDENCE.get(location.precision, 0.5)
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
+
+
+class _NearestEvents:
+    """Word distances from a span to the nearest event word on either side, by bisection.
+
+    Only the nearest event on a side counts: the gap to one further away holds every word of
+    the nearer gap, so it is never shorter. Looking up the nearest instead of measuring every
+    event keeps a long sentence with many places, weapons and events linear.
+    """
+
+    def __init__(self, text: str, events: Sequence[tuple[int, int]]) -> None:
+        self.text = text
+        self.ends = sorted(e for _, e in events)
+        self.starts = sorted(s for s, _ in events)
+        # reach[i]: the furthest end of the first i + 1 events in order of start
+        ends_by_start = [e for _, e in sorted(events)]
+        self.reach = list(itertools.accumulate(ends_by_start, max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when an event overlaps ``[start, end)``."""
+        i = bisect.bisect_left(self.starts, end)
+        return i > 0 and self.reach[i - 1] > start
+
+    def words_around(self, start: int, end: int) -> tuple[int, int]:
+        """Words from the last event ending by ``start``, and to the first starting at ``end``
+        or later (99 when there is none)."""
+        i = bisect.bisect_right(self.ends, start)
+        after = _words(self.text[self.ends[i - 1] : start]) if i else 99
+        j = bisect.bisect_left(self.starts, end)
+        before = _words(self.text[end : self.starts[j]]) if j < len(self.starts) else 99
+        return after, before
 
 
 def _apposed_region(
@@ -939,15 +979,6 @@ def _bare(name: str) -> str:
         if norm.startswith(prefix + "ال"):
             return norm[len(prefix) :]
     return norm
-
-
-def _gap(a: Match, b: Match, offset: int) -> slice:
-    """The text between two matches, as a slice of their sentence (``offset``: its start)."""
-    if a.end <= b.start:
-        return slice(a.end - offset, b.start - offset)
-    if b.end <= a.start:
-        return slice(b.end - offset, a.start - offset)
-    return slice(0, 0)
 
 
 def _words(text: str) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from streams.extract.text import (
@@ -931,6 +933,22 @@ class _Reader:
         self.heads = sorted(numbers + ones)
         self.head_starts = {h.core_start for h in self.heads} | {h.start for h in self.heads}
         self._groups: dict[int, tuple[int, list[str]]] = {}
+        # Position indexes, so that linking looks only at the few numbers next to a keyword
+        # and each test of what lies between is a bisection: a long sentence listing many
+        # numbers and keywords stays linear (pairing every keyword with every number did not).
+        self._sorted_keyword_starts = sorted(k.start for k in self.keywords)
+        self._head_start_list = [h.start for h in self.heads]
+        # From heads[i] on (in order of start), the earliest end: is a head wholly after a point?
+        self._min_end_from = list(itertools.accumulate(reversed([h.end for h in self.heads]), min))[
+            ::-1
+        ]
+        # Heads in order of end, and up to each the latest start: is a head wholly before one?
+        self._by_end = sorted(range(len(self.heads)), key=lambda n: self.heads[n].end)
+        self._head_end_list = [self.heads[n].end for n in self._by_end]
+        self._max_start_to = list(
+            itertools.accumulate((self.heads[n].start for n in self._by_end), max)
+        )
+        self._breaks = [m.start() for m in _BREAK.finditer(self.work)]
 
     # -- what a number counts --------------------------------------------------------------
 
@@ -1035,22 +1053,63 @@ class _Reader:
             return None
         return _WORD.findall(self.work, start, end)
 
-    def _between(self, items: Iterable[Any], start: int, end: int) -> bool:
-        """True when one of ``items`` lies wholly inside ``[start, end)``."""
-        return any(start <= o.start and o.end <= end for o in items)
+    def _head_between(self, start: int, end: int) -> bool:
+        """True when a head lies wholly inside ``[start, end)``."""
+        i = bisect.bisect_left(self._head_start_list, start)
+        return i < len(self.heads) and self._min_end_from[i] <= end
+
+    def _keyword_between(self, start: int, end: int) -> bool:
+        """True when a keyword starts inside ``[start, end)``."""
+        i = bisect.bisect_left(self._sorted_keyword_starts, start)
+        return i < len(self._sorted_keyword_starts) and self._sorted_keyword_starts[i] < end
+
+    def _last_head_start(self, end: int) -> int:
+        """The latest start of a head that ends by ``end`` (-1 when none does)."""
+        i = bisect.bisect_right(self._head_end_list, end)
+        return self._max_start_to[i - 1] if i else -1
+
+    def _heads_after(self, pos: int) -> Iterator[int]:
+        """Heads that may count for a keyword ending at ``pos``: those starting at or after it
+        with no other head wholly between (any further one is another number's)."""
+        first_end = None
+        for n in range(bisect.bisect_left(self._head_start_list, pos), len(self.heads)):
+            head = self.heads[n]
+            if first_end is not None and first_end <= head.start:
+                return
+            first_end = head.end if first_end is None else min(first_end, head.end)
+            yield n
+
+    def _heads_before(self, pos: int) -> Iterator[int]:
+        """Heads that may count for a keyword starting at ``pos``: ending by it, with no other
+        keyword between, and either the last head with nothing but words between or the last
+        before an apposition of two commas ("8 civilians, mostly volunteers, were killed")."""
+        floor = bisect.bisect_left(self._sorted_keyword_starts, pos)
+        lowest = self._sorted_keyword_starts[floor - 1] if floor else -1  # the keyword before
+        breaks = self._breaks[: bisect.bisect_left(self._breaks, pos)][-3:]
+        # (lowest end excluded, highest end included) of the heads each reading admits
+        ranges = [(max(lowest, breaks[-1] if breaks else -1, self._last_head_start(pos)), pos)]
+        if len(breaks) >= 2 and all(self.work[b] in ",،" for b in breaks[-2:]):
+            comma = breaks[-2]
+            low = max(lowest, breaks[-3] if len(breaks) == 3 else -1)
+            ranges.append((max(low, self._last_head_start(comma)), comma))
+        for low, high in ranges:
+            lo = bisect.bisect_right(self._head_end_list, low)
+            hi = bisect.bisect_right(self._head_end_list, high)
+            yield from self._by_end[lo:hi]
 
     def pairs(self) -> list[_Pair]:
         """Every plausible keyword-number link, scored by distance (lower is better)."""
         pairs: list[_Pair] = []
         for k, kw in enumerate(self.keywords):
             spec: _Keyword = kw.value
-            for n, head in enumerate(self.heads):
-                if spec.before and kw.end <= head.start:
-                    score = self._before_score(kw, head)
+            if spec.before:
+                for n in self._heads_after(kw.end):
+                    score = self._before_score(kw, self.heads[n])
                     if score is not None:
                         pairs.append(_Pair(score, k, n, spec.counts, "before"))
-                elif spec.after and head.end <= kw.start:
-                    link = self._after_score(kw, head)
+            if spec.after:
+                for n in self._heads_before(kw.start):
+                    link = self._after_score(kw, self.heads[n])
                     if link is not None:
                         pairs.append(_Pair(link[0], k, n, spec.counts, "after", link[1]))
         for n, head in enumerate(self.heads):
@@ -1061,6 +1120,10 @@ class _Reader:
     def _before_score(self, kw: PhraseMatch[Any], head: NumberSpan) -> float | None:
         """Score of a number after its keyword ("killing 5", "مقتل جندي"), or None."""
         cas, lang = self.cas, self.lang
+        # Nothing else between keyword and number: tested first, as these tests cost a
+        # bisection and the ones reading the gap grow with it.
+        if self._head_between(kw.end, head.start) or self._keyword_between(kw.end, head.start):
+            return None
         if kw.value.stated and (head.kind == "one" or _WORD.search(self.work, kw.end, head.start)):
             return None  # "coded as 3", not "Coded Actor 1"
         words = self._gap(kw.end, head.start)
@@ -1069,10 +1132,6 @@ class _Reader:
                 return None
             words = []
         words = cas.fillers[lang].strip_leading(words)
-        if self._between(self.heads, kw.end, head.start):
-            return None
-        if any(kw.end <= o.start < head.start for o in self.keywords):
-            return None
         if head.kind == "one":
             if all(w in cas.agents[lang].words for w in words) and len(words) <= 2:
                 return len(words)
@@ -1092,12 +1151,12 @@ class _Reader:
     def _after_score(self, kw: PhraseMatch[Any], head: NumberSpan) -> tuple[float, bool] | None:
         """Score of a number before its keyword, and whether its count is only a floor."""
         cas, lang = self.cas, self.lang
-        if any(head.end <= o.start < kw.start for o in self.keywords):
+        if self._keyword_between(head.end, kw.start):
             return None
         text = self.work[head.end : kw.start]
         words = self._gap(head.end, kw.start)
         if words is not None:
-            if self._between(self.heads, head.end, kw.start):
+            if self._head_between(head.end, kw.start):
                 return None
             words = _strip_trailing(words, cas.auxiliaries[lang])
             if head.kind == "one":
@@ -1128,7 +1187,7 @@ class _Reader:
         ):
             return None
         comma = head.end + len(parts[0])
-        if self._between(self.heads, head.end, comma):
+        if self._head_between(head.end, comma):
             return None
         return len(group) + 1.1, False
 
