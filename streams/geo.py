@@ -1159,6 +1159,7 @@ _AR_WORDS = re.compile(r"\w+|[^\w\s]")
 _EN_WORDS = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d+|[^\sA-Za-z\d]")
 _CHAIN_PUNCT = frozenset(",،()-–—")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+_NEXT_WORD = re.compile(r" ([A-Za-z]+)")
 _DETERMINERS = frozenset({"the", "a", "an", "its", "their"})
 _GLUED_ARTICLE = re.compile(r"\b[AaEe]l[-‐ ]$")
 _CHAIN_WORDS = frozenset({"and", "or", "the", "of", "و", "او", "ف"})
@@ -1210,9 +1211,11 @@ class Gazetteer:
         index: _Index,
         cues: Mapping[str, _Cues],
         history: Mapping[str, Mapping[str, Any]] | None = None,
+        focus: Iterable[str] = (),
     ) -> None:
         self._ix = index
         self._cues = cues
+        self._focus = frozenset(focus)
         self._places: dict[int, Place] = {}
         self._former = {
             rid: _Former(
@@ -1249,7 +1252,7 @@ class Gazetteer:
         if index is None:
             index = _Builder(cfg).build()
             _write_cache(path, index)
-        return cls(index, cfg.cues, cfg.history)
+        return cls(index, cfg.cues, cfg.history, cfg.scope["focus_countries"])
 
     # -- entities --------------------------------------------------------------------------
 
@@ -1615,6 +1618,10 @@ class Gazetteer:
         best: tuple[Place, float] | None = None
         for place in mention.candidates:
             score = _score(place, mention, context, total, top)
+            if place.country_code in self._focus:
+                # The monitor watches these countries' conflicts: with nothing else to go on,
+                # "Dara countryside" is Syria's Daraa, not a town of that name in Senegal.
+                score += _FOCUS_PRIOR
             if best is None or score > best[1]:
                 best = (place, score)
         if best is None:  # a PlaceMention always has candidates; guard hand-made ones
@@ -1657,9 +1664,90 @@ class Gazetteer:
             if mention.needs_context and weights[place.country_code] <= 0:
                 continue
             out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
+        out = self._contained(text, out, weights, local)
         if lang == "en" or (lang not in ("ar", "en") and _language(text, lang) == "en"):
             out.extend(self._unlisted(text, out, weights))
         return _rank(out, weights)
+
+    def _contained(
+        self,
+        text: str,
+        resolved: list[ResolvedPlace],
+        weights: Mapping[str, float],
+        context: GeoContext,
+    ) -> list[ResolvedPlace]:
+        """Places listed before the region or country they lie in, read inside it.
+
+        "Bangi district, Takhar", "in Bilin town (Bilin township, Thaton district, Mon state)",
+        "Mafraq al-Sa'id district, Shabwah, Yemen": the way incident records and news locate a
+        place. A place read abroad is a namesake: the candidate in the container's country
+        wins, and a name with none there is a village the gazetteer lacks, placed in the
+        container's region. Places joined by "and" ("Gaza and Israel") are not contained.
+        """
+        top = max(weights.values(), default=0.0)
+        out = list(resolved)
+        for i, r in enumerate(resolved):
+            if (
+                r.place.precision in ("admin1", "country")
+                or not r.mention.candidates
+                or _inside_name(text, r.mention.start, r.mention.end)
+            ):
+                continue  # "Cali" of "Buuraha Cali Miskat" is no place of its own
+            later = [
+                c
+                for c in resolved[i + 1 :]
+                if c.mention.group == r.mention.group and c.mention.start > r.mention.end
+            ]
+            container = next((c for c in later if c.place.precision in ("admin1", "country")), None)
+            if container is None:
+                continue
+            cc = container.place.country_code
+            if cc == r.place.country_code or weights.get(cc, 0.0) < max(
+                0.5 * top, weights.get(r.place.country_code, 0.0)
+            ):
+                continue  # a container read abroad is no better evidence than the place
+            if any(
+                c.place.country_code == cc and c.place.precision not in ("admin1", "country")
+                for c in later
+                if c.mention.start < container.mention.start
+            ):
+                continue  # "Faruq area, Mosul, Nineveh": a part of the town named after it
+            gap = _AR_WORDS.findall(text[r.mention.end : container.mention.start])
+            if any(w.lower() in _JOINING_WORDS for w in gap):
+                continue
+            if container.place.precision == "country" and not (
+                r.place.population < _CONTAINED_VILLAGE
+                or weights.get(r.place.country_code, 0.0) < 0.5 * top
+            ):
+                continue  # "Gaza, Israel said": a big place of a country the text is about
+            inside = [c for c in r.mention.candidates if c.country_code == cc]
+            if inside:
+                place = max(
+                    inside,
+                    key=lambda c: (
+                        c.region_id == container.place.region_id,
+                        _score(c, r.mention, context, sum(context.countries.values()), None),
+                    ),
+                )
+                out[i] = ResolvedPlace(r.mention, place, self.location(r.mention, place), r.score)
+                continue
+            if container.place.precision == "country":
+                continue  # no region to place a village in
+            region = container.location
+            written = r.mention.text
+            place = dataclasses.replace(
+                container.place,
+                id=-1,
+                canonical=written,
+                precision="city",
+                geonameid=None,
+                population=0,
+                parent=None,
+            )
+            location = _moved(region, name=written, canonical=written, precision="city")
+            location = _moved(location, geonameid=None)
+            out[i] = ResolvedPlace(r.mention, place, location, r.score)
+        return out
 
     def _unlisted(
         self, text: str, resolved: list[ResolvedPlace], weights: Mapping[str, float]
@@ -1745,6 +1833,11 @@ class Gazetteer:
             resolved[:] = [r for r in resolved if id(r) not in replaced]
         return out
 
+
+# Words that join places as a list rather than nest one in the next ("Gaza and Israel").
+_JOINING_WORDS = frozenset({"and", "or", "و", "او", "between", "from", "to", "بين", "من", "الى"})
+# A place smaller than this, written before a country it is not in, is a village of that country.
+_CONTAINED_VILLAGE = 100_000
 
 # A village is placed by a known place at most this many characters after its name.
 _UNLISTED_REACH = 90
@@ -1837,6 +1930,24 @@ def _rank(resolved: list[ResolvedPlace], weights: Mapping[str, float]) -> list[R
         return (foreign, not r.mention.locative, outside, _RANK[r.place.precision], r.mention.start)
 
     return [r for _, r in sorted(enumerate(resolved), key=key)]
+
+
+def _inside_name(text: str, start: int, end: int) -> bool:
+    """True when the capitalised words around ``text[start:end]`` make it part of a longer
+    name ("Cali" in "Buuraha Cali Miskat", "Kone" in "Kyauk Kone village")."""
+    before = text[max(0, start - 30) : start]
+    after = text[end : end + 30]
+    prev = _LATIN_WORD.findall(before)
+    if (
+        before.endswith(" ")
+        and prev
+        and prev[-1][0].isupper()
+        and before.rstrip()[-1:].isalpha()
+        and not _sentence_start(text, start - 2)
+    ):
+        return True
+    following = _NEXT_WORD.match(after)
+    return following is not None and following.group(1)[0].isupper()
 
 
 def _capitalised(written: str, acronym: bool) -> bool:
@@ -1957,6 +2068,10 @@ def _count(
 def _letters_only(name: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", name.lower()) if ch.isalpha())
 
+
+# What being in a watched country (scope.yaml focus_countries) adds to a place's score: less
+# than a country the text names (3.0), more than a spelling or population difference.
+_FOCUS_PRIOR = 1.5
 
 _EVIDENCE = {"country": 2.0, "admin1": 1.5, "supplement": 1.5, "geonames": 1.0}
 

@@ -646,3 +646,41 @@ def test_anercorp_location_tokens(gaz: Gazetteer) -> None:
 def test_country_tied_actors_are_context(gaz: Gazetteer, text: str, country: str) -> None:
     ctx = gaz.context(text, "en")
     assert ctx.top_country == country
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "admin1", "country"),
+    [
+        # The watched country's place over a namesake abroad (Dara, Senegal) without context.
+        ("A drone dropped a grenade on a house in Dara countryside.", None, "Daraa", "SY"),
+        # A place listed before its region: the namesake abroad (Bangui) is not meant.
+        ("Militiamen were killed by a drone in Bangi district, Takhar.", "Bangi", "Takhar", "AF"),
+        # ... nor a Swedish hamlet for a Colombian vereda.
+        (
+            "FARC dissidents struck soldiers in the Hueco Lindo vereda (Cauca).",
+            None,
+            "Cauca",
+            "CO",
+        ),
+        # A town of the region stays itself.
+        ("A drone strike hit a house in Tal Afar, Nineveh.", "Tal Afar", "Nineveh", "IQ"),
+    ],
+)
+def test_place_listed_before_its_region_is_read_inside_it(
+    gaz: Gazetteer, text: str, name: str | None, admin1: str, country: str
+) -> None:
+    found = best(gaz, text, "en").location
+    assert (found.country_code, found.admin1) == (country, admin1)
+    if name is not None:
+        assert found.canonical == name
+
+
+def test_places_joined_by_and_are_not_nested(gaz: Gazetteer) -> None:
+    # "Gaza and Israel" lists two places; Gaza is not a village of Israel.
+    places = gaz.locate(
+        "Rockets were fired at Gaza and Israel overnight.",
+        "en",
+        gaz.context("", "en"),
+    )
+    gaza = next(p for p in places if p.mention.text == "Gaza")
+    assert gaza.location.country_code == "PS"
