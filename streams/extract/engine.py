@@ -79,6 +79,11 @@ _MODIFIER_WINDOW = 2
 # ("the US accuses Iran of the rocket attacks" next to the attack). Never further: a
 # spokesman's accusation three paragraphs away may concern other attacks.
 _ATTRIBUTION_WINDOW = 1
+# Merging duplicates compares an incident with this many incidents kept at its place, the
+# latest. More incidents at one place that no two of them merge (other dates, weapons, actors)
+# make a chronology, not a report told twice; comparing with all of them made such an article
+# quadratic.
+_MERGE_MEMORY = 64
 # A sentence continues the incident of the sentence before it only when adjacent.
 _CONTINUATION_GAP = 1
 # A sentence that only gives a toll may tell more of the incident up to this many sentences back.
@@ -191,15 +196,7 @@ class _Incident:
         return max(self.readings, key=lambda r: (_informativeness(r), -r.index))
 
     def location(self) -> tuple[Location | None, float]:
-        best = max(
-            self.readings,
-            key=lambda r: (
-                r.location is not None and not r.place_fallback,
-                _place_rank(r.location),
-                r.place_conf,
-                -r.index,
-            ),
-        )
+        best = max(self.readings, key=_place_key)
         return best.location, best.place_conf
 
     def weapon(self) -> tuple[Weapon | None, float]:
@@ -215,14 +212,112 @@ class _Incident:
         dated = [r.date for r in self.readings if r.date is not None and r.date.date is not None]
         if not dated:
             return None
-        order = ("day", "week", "month", "unknown")
-        return min(dated, key=lambda d: order.index(d.precision) if d.precision in order else 9)
+        return min(dated, key=_date_key)
 
     def all_attributions(self) -> list[Attribution]:
         out = list(self.attributions)
         for r in self.readings:
             out.extend(r.attributions)
         return out
+
+
+@dataclass
+class _Traits:
+    """What chaining and merging compare of an incident, kept up to date as readings join.
+
+    Each is what the ``_Incident`` method of that name gives, by the same keys and tie-breaks
+    (the earlier reading wins a tie). Recomputing them over every reading at each comparison
+    made an article of many alike sentences, read as one incident, quadratic. Valid while
+    the readings are not changed, as they are not until merging is done.
+    """
+
+    place: _Reading
+    armed: _Reading | None  # the reading whose weapon ``weapon()`` gives
+    date: EventDate | None
+    targeted: _Reading | None  # the reading whose target ``pick("target")`` gives
+    own_actor: Attribution | None  # the strongest attribution of the readings
+    side_actor: Attribution | None  # the strongest attribution given by neighbours
+    last: int
+
+    @classmethod
+    def of(cls, inc: _Incident) -> _Traits:
+        first, *rest = inc.readings
+        traits = cls.of_reading(first)
+        for r in rest:
+            traits.absorb(cls.of_reading(r))
+        traits.side_actor = best_attribution(inc.attributions)
+        return traits
+
+    @classmethod
+    def of_reading(cls, r: _Reading) -> _Traits:
+        return cls(
+            place=r,
+            armed=r if r.weapon is not None else None,
+            date=r.date if r.date is not None and r.date.date is not None else None,
+            targeted=r if r.target is not None else None,
+            own_actor=best_attribution(r.attributions),
+            side_actor=None,
+            last=r.index,
+        )
+
+    def absorb(self, later: _Traits) -> None:
+        """The traits once the readings of ``later`` follow these."""
+        if _place_key(later.place) > _place_key(self.place):
+            self.place = later.place
+        if later.armed is not None and (self.armed is None or later.armed.index < self.armed.index):
+            self.armed = later.armed
+        if later.date is not None and (
+            self.date is None or _date_key(later.date) < _date_key(self.date)
+        ):
+            self.date = later.date
+        if later.targeted is not None and (
+            self.targeted is None
+            or _informativeness(later.targeted) > _informativeness(self.targeted)
+        ):
+            self.targeted = later.targeted
+        self.own_actor = _stronger(self.own_actor, later.own_actor)
+        self.side_actor = _stronger(self.side_actor, later.side_actor)
+        self.last = max(self.last, later.last)
+
+    @property
+    def location(self) -> Location | None:
+        return self.place.location
+
+    @property
+    def weapon(self) -> Weapon | None:
+        return self.armed.weapon if self.armed is not None else None
+
+    @property
+    def target(self) -> str | None:
+        return self.targeted.target if self.targeted is not None else None
+
+    @property
+    def actor(self) -> Attribution | None:
+        """What ``best_attribution(all_attributions())`` gives: neighbours' come first."""
+        return _stronger(self.side_actor, self.own_actor)
+
+
+def _stronger(a: Attribution | None, b: Attribution | None) -> Attribution | None:
+    """The stronger attribution of two, the first on a tie (as ``best_attribution``)."""
+    return best_attribution([x for x in (a, b) if x is not None])
+
+
+def _place_key(r: _Reading) -> tuple[bool, int, float, int]:
+    """A reading's place, better the greater: a locative one, precise, confident, early."""
+    return (
+        r.location is not None and not r.place_fallback,
+        _place_rank(r.location),
+        r.place_conf,
+        -r.index,
+    )
+
+
+_DATE_ORDER = ("day", "week", "month", "unknown")
+
+
+def _date_key(d: EventDate) -> int:
+    """An event date's precision, the finer the smaller."""
+    return _DATE_ORDER.index(d.precision) if d.precision in _DATE_ORDER else 9
 
 
 def _place_rank(loc: Location | None) -> int:
@@ -1137,8 +1232,8 @@ def _dates_agree(a: EventDate | None, b: EventDate | None, *, days: int = 0) -> 
     return abs((a.date - b.date).days) <= tolerance and a.historical == b.historical
 
 
-def _actors_agree(a: Sequence[Attribution], b: Sequence[Attribution]) -> bool:
-    x, y = best_attribution(a), best_attribution(b)
+def _actors_agree(x: Attribution | None, y: Attribution | None) -> bool:
+    """Compatible doers (the strongest attribution of each): one missing, or the same actor."""
     return x is None or y is None or x.actor.name == y.actor.name
 
 
@@ -1150,36 +1245,37 @@ def _chain(readings: Sequence[_Reading]) -> list[_Incident]:
     attack", "الهجوم") or names no weapon of another kind, and its date and actor agree.
     """
     incidents: list[_Incident] = []
+    cur: _Traits | None = None  # of the last incident
     for r in readings:
-        cur = incidents[-1] if incidents else None
         # A toll with no place of its own, shortly after an incident, tells more of it.
         counts_only = r.location is None and (r.killed is not None or r.wounded is not None)
         if (
             cur is not None
             and counts_only
             and 0 < r.index - cur.last <= _TOLL_CONTINUATION_GAP
-            and _dates_agree(cur.date(), r.date, days=1)
+            and _dates_agree(cur.date, r.date, days=1)
         ):
-            cur.readings.append(r)
+            incidents[-1].readings.append(r)
+            cur.absorb(_Traits.of_reading(r))
             continue
         # Clauses of one sentence were told apart already (Extractor._clauses).
         if cur is not None and 0 < r.index - cur.last <= _CONTINUATION_GAP:
-            loc, _ = cur.location()
-            weapon, _ = cur.weapon()
             continues = (
                 (
                     r.location is None
                     or r.place_fallback
-                    or (r.anaphor and _same_region(loc, r.location))
+                    or (r.anaphor and _same_region(cur.location, r.location))
                 )
-                and (r.anaphor or r.weapon is None or _weapons_agree(weapon, r.weapon))
-                and _dates_agree(cur.date(), r.date, days=1)
-                and _actors_agree(cur.all_attributions(), r.attributions)
+                and (r.anaphor or r.weapon is None or _weapons_agree(cur.weapon, r.weapon))
+                and _dates_agree(cur.date, r.date, days=1)
+                and _actors_agree(cur.actor, best_attribution(r.attributions))
             )
             if continues:
-                cur.readings.append(r)
+                incidents[-1].readings.append(r)
+                cur.absorb(_Traits.of_reading(r))
                 continue
         incidents.append(_Incident([r]))
+        cur = _Traits.of_reading(r)
     return incidents
 
 
@@ -1190,6 +1286,14 @@ def _attach_side(
 ) -> None:
     """Attributions of non-incident sentences go to incidents within the context window;
     casualties of a sentence referring back ("in the blast") go to the incident just before."""
+    # Sentence index -> the incidents reading it, and those whose last reading it is (in
+    # incident order): a sentence's neighbours are looked up, not searched for.
+    reading: dict[int, list[int]] = {}
+    ending: dict[int, list[int]] = {}
+    for n, inc in enumerate(incidents):
+        for i in sorted(inc.indices()):
+            reading.setdefault(i, []).append(n)
+        ending.setdefault(inc.last, []).append(n)
     for index, (attributions, refers_back) in side.items():
         # One sentence further when the attributing sentence refers back to an event ("claimed
         # responsibility for the incident", "الهجمات المتكررة"), over e.g. "This was one of
@@ -1197,19 +1301,17 @@ def _attach_side(
         # Such a sentence speaks of an event told before it, not of the next one ("ولم تتبن
         # أي جهة مسؤولية الهجوم، فيما يشتبه بأن تنظيم القاعدة يقف وراءه. وفي الموصل، قتل ...").
         window = _ATTRIBUTION_WINDOW + (1 if refers_back else 0)
-        for inc in incidents:
-            if any(
-                abs(index - i) <= window and (i <= index or not refers_back) for i in inc.indices()
-            ):
-                inc.attributions.extend(attributions)
+        near = range(index - window, index + 1 if refers_back else index + window + 1)
+        for n in sorted({n for i in near for n in reading.get(i, ())}):
+            incidents[n].attributions.extend(attributions)
     for index, casualties in anaphoric.items():
-        for inc in incidents:
-            if index - inc.last == 1:
-                head = inc.readings[-1]
-                if inc.pick("killed") is None and casualties.killed is not None:
-                    head.killed = casualties.killed
-                if inc.pick("wounded") is None and casualties.wounded is not None:
-                    head.wounded = casualties.wounded
+        for n in ending.get(index - 1, ()):
+            inc = incidents[n]
+            head = inc.readings[-1]
+            if inc.pick("killed") is None and casualties.killed is not None:
+                head.killed = casualties.killed
+            if inc.pick("wounded") is None and casualties.wounded is not None:
+                head.wounded = casualties.wounded
 
 
 def _attach_tolls(incidents: Sequence[_Incident], sentences: Sequence[Sentence], lang: str) -> None:
@@ -1240,28 +1342,62 @@ def _attach_tolls(incidents: Sequence[_Incident], sentences: Sequence[Sentence],
 
 
 def _merge_duplicates(incidents: list[_Incident]) -> list[_Incident]:
-    """One incident per (event, place): same place, agreeing weapon, date, actor and target."""
+    """One incident per (event, place): same place, agreeing weapon, date, actor and target.
+
+    An incident joins the first one kept before it that it agrees with. Only incidents kept
+    at its place can agree (``_same_place``), so they are looked up by region and by name;
+    and only the last ``_MERGE_MEMORY`` of those are compared (see there).
+    """
     out: list[_Incident] = []
+    traits: list[_Traits] = []
+    # region id, or (canonical name, country) -> positions in ``out`` of incidents placed there
+    placed: dict[Any, list[int]] = {}
     for inc in incidents:
-        for kept in out:
-            loc_a, _ = kept.location()
-            loc_b, _ = inc.location()
-            wa, _ = kept.weapon()
-            wb, _ = inc.weapon()
-            ta, tb = kept.pick("target"), inc.pick("target")
+        new = _Traits.of(inc)
+        for n in _merge_candidates(placed, new.location):
+            kept = traits[n]
             if (
-                _same_place(loc_a, loc_b)
-                and _weapons_agree(wa, wb)
-                and _dates_agree(kept.date(), inc.date())
-                and _actors_agree(kept.all_attributions(), inc.all_attributions())
-                and (ta is None or tb is None or ta == tb)
+                _same_place(kept.location, new.location)
+                and _weapons_agree(kept.weapon, new.weapon)
+                and _dates_agree(kept.date, new.date)
+                and _actors_agree(kept.actor, new.actor)
+                and (kept.target is None or new.target is None or kept.target == new.target)
             ):
-                kept.readings.extend(inc.readings)
-                kept.attributions.extend(inc.attributions)
+                before = kept.location
+                out[n].readings.extend(inc.readings)
+                out[n].attributions.extend(inc.attributions)
+                kept.absorb(new)
+                if kept.location is not before:
+                    _index_place(placed, kept.location, n)
                 break
         else:
             out.append(inc)
+            traits.append(new)
+            _index_place(placed, new.location, len(out) - 1)
     return out
+
+
+def _place_keys(loc: Location | None) -> list[Any]:
+    """Where ``_same_place`` may find ``loc``: its region, and its name in its country."""
+    if loc is None or loc.precision == "country":
+        return []
+    keys: list[Any] = [(loc.canonical, loc.country_code)]
+    if loc.region_id:
+        keys.append(loc.region_id)
+    return keys
+
+
+def _index_place(placed: dict[Any, list[int]], loc: Location | None, n: int) -> None:
+    for key in _place_keys(loc):
+        positions = placed.setdefault(key, [])
+        if not positions or positions[-1] != n:
+            positions.append(n)
+
+
+def _merge_candidates(placed: dict[Any, list[int]], loc: Location | None) -> list[int]:
+    """Positions of the kept incidents that may be at ``loc``, first kept first."""
+    found = {n for key in _place_keys(loc) for n in placed.get(key, ())[-_MERGE_MEMORY:]}
+    return sorted(found)
 
 
 def _specific(inc: _Incident) -> bool:

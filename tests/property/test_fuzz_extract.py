@@ -170,6 +170,9 @@ LINEAR = {
     # place or weapon against every event word, numbers pairs every keyword with every
     # number); linear with the nearest looked up by bisection.
     "incident_no_stop": repeat("rockets killed 3 in Baghdad and "),
+    # Once quadratic in the sentences (engine._merge_duplicates re-ranked the readings of the
+    # incident absorbing them all at every merge); linear with traits kept as readings join.
+    "incident_sentences": repeat("Rockets hit Baghdad on Monday. "),
 }
 # Super-linear cases found later go here (strict xfail: when a fix makes one linear the test
 # passes, fails as XPASS, and the case moves up to LINEAR).
@@ -180,14 +183,7 @@ _QUADRATIC = "super-linear in the extractor"
 _GAZETTEER = "geo._longest_first: each name checked against every name kept before it"
 SUPER_LINEAR: dict[str, tuple[Callable[[int], str], str]] = {
     "arabic_incident_no_stop": (repeat("قصف أربيل بـ14 صاروخاً و"), _GAZETTEER),
-    "incident_sentences": (
-        repeat("Rockets hit Baghdad on Monday. "),
-        "engine._merge_duplicates: one incident absorbing every reading, re-ranked per merge",
-    ),
-    "arabic_incident_sentences": (
-        repeat("قصف أربيل بـ14 صاروخاً. "),
-        "engine._merge_duplicates: one incident absorbing every reading, re-ranked per merge",
-    ),
+    "arabic_incident_sentences": (repeat("قصف أربيل بـ14 صاروخاً. "), _GAZETTEER),
 }
 _CASES = [pytest.param(make, id=name) for name, make in LINEAR.items()] + [
     pytest.param(
