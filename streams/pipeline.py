@@ -26,6 +26,7 @@ from streams.corroborate import merge as merge_reports
 from streams.records import Alert, Article, Incident, WindowRange
 from streams.settings import Topics, config_dir
 from streams.windows import (
+    EPOCH,
     PANE_SUFFIX,
     Contribution,
     LateIncident,
@@ -57,6 +58,8 @@ from streams.windows import (
     to_json,
     window_key,
 )
+
+_MICRO = timedelta(microseconds=1)
 
 # Late incidents have their own topic, keyed by region like the others.
 _WATERMARK = "watermark"
@@ -729,13 +732,19 @@ def _ends_over(
     until: datetime | None,
 ) -> set[datetime]:
     """Ends of the ``spec`` windows holding any of the panes, in ``(after, until]``."""
-    ends = set()
+    # In whole steps since the epoch (window n spans [n*step, n*step + size)): every tick
+    # runs this over every pane of the partition, so no window is built.
+    step = spec.step // _MICRO
+    size = spec.size // _MICRO
+    low = -(10**18) if after is None else ((as_utc(after) - EPOCH) // _MICRO - size) // step + 1
+    high = 10**18 if until is None else ((as_utc(until) - EPOCH) // _MICRO - size) // step
+    found: set[int] = set()
     for start in pane_starts:
-        for window in spans(start, [spec]):
-            end = as_utc(window.end)
-            if (after is None or end > after) and (until is None or end <= until):
-                ends.add(end)
-    return ends
+        offset = (as_utc(start) - EPOCH) // _MICRO
+        first = max((offset - size) // step + 1, low)
+        last = min(offset // step, high)
+        found.update(range(first, last + 1))
+    return {EPOCH + (n * step + size) * _MICRO for n in found}
 
 
 def _closing_key(region: str, kind: str) -> str:
