@@ -1678,65 +1678,93 @@ class Gazetteer:
     ) -> list[ResolvedPlace]:
         """Places listed before the region or country they lie in, read inside it.
 
-        "Bangi district, Takhar", "in Bilin town (Bilin township, Thaton district, Mon state)",
-        "Mafraq al-Sa'id district, Shabwah, Yemen": the way incident records and news locate a
-        place. A place read abroad is a namesake: the candidate in the container's country
-        wins, and a name with none there is a village the gazetteer lacks, placed in the
-        container's region. Places joined by "and" ("Gaza and Israel") are not contained.
+        "Bangi district, Takhar", "in Me Pa Li village (Bilin township, Thaton district, Mon
+        state)", "in Los Hoyos, Michoacan de Ocampo": the way incident records and news locate
+        a place. The name after the comma is the region (not a namesake town elsewhere), and
+        the place is its candidate inside the region, or the country; a small place with none
+        there is a village the gazetteer lacks, placed in the region. Lists ("Gaza and
+        Israel", "in Hama, Idlib and Latakia") and big towns of the country are left alone.
         """
         top = max(weights.values(), default=0.0)
+        total = sum(context.countries.values())
+        cues = self._cues["en"]
         out = list(resolved)
         for i, r in enumerate(resolved):
             if (
-                r.place.precision in ("admin1", "country")
+                r.place.precision in ("admin1", "country", "landmark")
+                or r.place.source == "supplement"  # curated: its region is known
                 or not r.mention.candidates
                 or _inside_name(text, r.mention.start, r.mention.end)
             ):
                 continue  # "Cali" of "Buuraha Cali Miskat" is no place of its own
             later = [
-                c
-                for c in resolved[i + 1 :]
+                (j, c)
+                for j, c in enumerate(resolved[i + 1 :], start=i + 1)
                 if c.mention.group == r.mention.group and c.mention.start > r.mention.end
             ]
-            container = next((c for c in later if c.place.precision in ("admin1", "country")), None)
-            if container is None:
+            found = next(
+                (
+                    (k, j, c, region)
+                    for k, (j, c) in enumerate(later)
+                    if (region := self._region_of(text, r, c, context, total)) is not None
+                ),
+                None,
+            )
+            if found is None:
                 continue
-            cc = container.place.country_code
-            if cc == r.place.country_code or weights.get(cc, 0.0) < max(
-                0.5 * top, weights.get(r.place.country_code, 0.0)
-            ):
+            k, j, container, region = found
+            cc = region.country_code
+            if weights.get(cc, 0.0) < max(0.5 * top, weights.get(r.place.country_code, 0.0)):
                 continue  # a container read abroad is no better evidence than the place
-            if any(
-                c.place.country_code == cc and c.place.precision not in ("admin1", "country")
-                for c in later
-                if c.mention.start < container.mention.start
+            if k + 1 < len(later) and any(
+                w.lower() in _JOINING_WORDS
+                for w in _AR_WORDS.findall(
+                    text[container.mention.end : later[k + 1][1].mention.start]
+                )
             ):
-                continue  # "Faruq area, Mosul, Nineveh": a part of the town named after it
+                continue  # "in Hama, Idlib and Latakia": a list, not a place and its region
             gap = _AR_WORDS.findall(text[r.mention.end : container.mention.start])
             if any(w.lower() in _JOINING_WORDS for w in gap):
                 continue
-            if container.place.precision == "country" and not (
+            rid = region.region_id if region.precision == "admin1" else None
+            if container.place is not region and (rid is None or container.place.region_id != rid):
+                # "Michoacan de Ocampo" after a town is the state, not a namesake village.
+                out[j] = ResolvedPlace(
+                    container.mention,
+                    region,
+                    self.location(container.mention, region),
+                    container.score,
+                )
+            if r.place.country_code == cc and (
+                rid is None or r.place.region_id == rid or r.place.population >= _CONTAINED_VILLAGE
+            ):
+                continue
+            words = _LATIN_WORD.findall(text[r.mention.end : r.mention.end + 20])
+            village = bool(words) and words[0].lower() in cues.unlisted_types
+            if not village and any(
+                c.place.country_code == cc and c.place.precision not in ("admin1", "country")
+                for _, c in later[:k]
+            ):
+                continue  # "Faruq area, Mosul, Nineveh": a part of the town named after it
+            if region.precision == "country" and not (
                 r.place.population < _CONTAINED_VILLAGE
                 or weights.get(r.place.country_code, 0.0) < 0.5 * top
             ):
                 continue  # "Gaza, Israel said": a big place of a country the text is about
-            inside = [c for c in r.mention.candidates if c.country_code == cc]
+            inside = [
+                c
+                for c in r.mention.candidates
+                if c.country_code == cc and (rid is None or c.region_id == rid)
+            ]
             if inside:
-                place = max(
-                    inside,
-                    key=lambda c: (
-                        c.region_id == container.place.region_id,
-                        _score(c, r.mention, context, sum(context.countries.values()), None),
-                    ),
-                )
+                place = max(inside, key=lambda c: _score(c, r.mention, context, total, None))
                 out[i] = ResolvedPlace(r.mention, place, self.location(r.mention, place), r.score)
                 continue
-            if container.place.precision == "country":
+            if rid is None:
                 continue  # no region to place a village in
-            region = container.location
             written = r.mention.text
             place = dataclasses.replace(
-                container.place,
+                region,
                 id=-1,
                 canonical=written,
                 precision="city",
@@ -1744,10 +1772,48 @@ class Gazetteer:
                 population=0,
                 parent=None,
             )
-            location = _moved(region, name=written, canonical=written, precision="city")
-            location = _moved(location, geonameid=None)
+            location = _moved(
+                self.location(r.mention, region),
+                name=written,
+                canonical=written,
+                precision="city",
+                admin1=region.admin1,
+                region_id=rid,
+            )
             out[i] = ResolvedPlace(r.mention, place, location, r.score)
         return out
+
+    def _region_of(
+        self,
+        text: str,
+        place: ResolvedPlace,
+        later: ResolvedPlace,
+        context: GeoContext,
+        total: float,
+    ) -> Place | None:
+        """The region or country ``later`` names as the container of ``place``, if it reads
+        as one: resolved as a region or country, or a name with a region among its readings
+        written after a comma or bracket ("Tierra Blanca, Durango")."""
+        if later.place.precision in ("admin1", "country"):
+            return later.place
+        if not later.mention.region_like and not any(
+            ch in ",(،" for ch in text[place.mention.end : later.mention.start]
+        ):
+            return None
+        regions = [c for c in later.mention.candidates if c.precision == "admin1"]
+        if not regions:
+            return None
+        if later.place.population >= _CONTAINED_VILLAGE and all(
+            c.region_id != later.place.region_id for c in regions
+        ):
+            return None  # "Habra, Sanaa": the city, not the governorate named like it
+        return max(
+            regions,
+            key=lambda c: (
+                c.region_id == later.place.region_id,
+                _score(c, later.mention, context, total, None),
+            ),
+        )
 
     def _unlisted(
         self, text: str, resolved: list[ResolvedPlace], weights: Mapping[str, float]

@@ -845,6 +845,9 @@ def _place(
         off_region = int(region is not None)
         if region is not None:
             rehomed.setdefault(region.mention.start, _rehome(place, region.location))
+        elif within := _apposed_region(text, place, admins, named_countries, inside=True):
+            # "in Paracuaro, Michoacan, ... launched": the town, should its region win.
+            rehomed.setdefault(within.mention.start, place.location)
 
         # Words from the nearest event word before the place ("attack ... in X"), and to
         # the nearest one after it ("In X, a bomb exploded"), which counts for less.
@@ -939,15 +942,24 @@ class _NearestEvents:
 
 
 def _apposed_region(
-    text: str, place: Any, admins: Sequence[Any], named_countries: set[str | None]
+    text: str,
+    place: Any,
+    admins: Sequence[Any],
+    named_countries: set[str | None],
+    inside: bool = False,
 ) -> Any | None:
     """The region the text names right after a town when the town is not in it: another
     region of its country ("Dhahran al-Janub district, Asir"), or one abroad while the
-    sentence names no country of the town ("El Plateado (Cauca)": not the Mexican one)."""
+    sentence names no country of the town ("El Plateado (Cauca)": not the Mexican one).
+    With ``inside``, the region right after a town that is in it ("Paracuaro, Michoacan")."""
     loc = place.location
     if loc.precision not in ("landmark", "district", "city"):
         return None
     for a in admins:
+        if inside:
+            if a.mention.start >= place.mention.end and a.location.region_id == loc.region_id:
+                return a if _apposition(text[place.mention.end : a.mention.start]) else None
+            continue
         if (
             a.mention.start >= place.mention.end
             and a.location.region_id != loc.region_id

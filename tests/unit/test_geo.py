@@ -684,3 +684,29 @@ def test_places_joined_by_and_are_not_nested(gaz: Gazetteer) -> None:
     )
     gaza = next(p for p in places if p.mention.text == "Gaza")
     assert gaza.location.country_code == "PS"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "admin1"),
+    [
+        # The state after a comma, not a namesake village; the town placed in it.
+        ("A drone attack hit homes in Los Hoyos, Michoacan de Ocampo.", "Los Hoyos", "Michoacan"),
+        ("Gunmen dropped explosives from drones in Tierra Blanca, Durango.", None, "Durango"),
+        # A town's namesake in another region of the country yields to the stated region.
+        ("Explosives fell on houses in Paracuaro, Michoacan.", "Paracuaro", "Michoacan"),
+        # A big city after a comma is the city, not the governorate named like it.
+        ("Shelling hit Habra, Sanaa, Yemen.", None, "Amanat al-Asimah"),
+        # A known site keeps its own region whatever the text puts after it.
+        ("A drone hit the Ain al-Asad Air Base, Baghdad.", "Ain al-Asad Air Base", "Anbar"),
+    ],
+)
+def test_town_read_in_the_region_named_after_it(
+    gaz: Gazetteer, text: str, name: str | None, admin1: str
+) -> None:
+    places = gaz.locate(text, "en", gaz.context("", "en"))
+    town = (
+        places[0].location
+        if name is None
+        else next(p.location for p in places if p.location.canonical == name)
+    )
+    assert town.admin1 == admin1
