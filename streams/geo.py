@@ -1711,6 +1711,9 @@ class Gazetteer:
                 None,
             )
             if found is None:
+                part = self._town_part(text, r, later, weights)
+                if part is not None:
+                    out[i] = part
                 continue
             k, j, container, region = found
             cc = region.country_code
@@ -1782,6 +1785,41 @@ class Gazetteer:
             )
             out[i] = ResolvedPlace(r.mention, place, location, r.score)
         return out
+
+    def _town_part(
+        self,
+        text: str,
+        r: ResolvedPlace,
+        later: list[tuple[int, ResolvedPlace]],
+        weights: Mapping[str, float],
+    ) -> ResolvedPlace | None:
+        """``r`` as a part of the town named right after it ("the Old City district of
+        Mosul") when ``r`` was read abroad, in a country the text is less about."""
+        words = _LATIN_WORD.findall(text[r.mention.end : r.mention.end + 20])
+        if not words or words[0].lower() not in _TOWN_PART_WORDS:
+            return None
+        own = weights.get(r.place.country_code, 0.0)
+        for _, c in later[:1]:
+            gap = _AR_WORDS.findall(text[r.mention.end : c.mention.start])
+            if (
+                c.place.precision == "city"
+                and c.place.country_code != r.place.country_code
+                and weights.get(c.place.country_code, 0.0) > own
+                and not any(w.lower() in _JOINING_WORDS for w in gap)
+            ):
+                written = r.mention.text
+                place = dataclasses.replace(
+                    c.place,
+                    id=-1,
+                    canonical=written,
+                    precision="district",
+                    geonameid=None,
+                    population=0,
+                    parent=c.place.canonical,
+                )
+                location = _moved(c.location, name=written, canonical=written, precision="district")
+                return ResolvedPlace(r.mention, place, location, r.score)
+        return None
 
     def _region_of(
         self,
@@ -1902,6 +1940,8 @@ class Gazetteer:
 
 # Words that join places as a list rather than nest one in the next ("Gaza and Israel").
 _JOINING_WORDS = frozenset({"and", "or", "و", "او", "between", "from", "to", "بين", "من", "الى"})
+# Words after a name that make it a part of a town ("the Old City district of Mosul").
+_TOWN_PART_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "quarter", "area"})
 # A place smaller than this, written before a country it is not in, is a village of that country.
 _CONTAINED_VILLAGE = 100_000
 

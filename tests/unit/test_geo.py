@@ -710,3 +710,18 @@ def test_town_read_in_the_region_named_after_it(
         else next(p.location for p in places if p.location.canonical == name)
     )
     assert town.admin1 == admin1
+
+
+def test_town_part_named_abroad_is_part_of_the_town_after_it(gaz: Gazetteer) -> None:
+    # "Old City" alone is read in Jerusalem; "... district of Mosul" puts it in Mosul.
+    places = gaz.locate(
+        "A drone dropped a bomb near the Nuri mosque in the Old City district of Mosul.",
+        "en",
+        gaz.context("", "en"),
+    )
+    old_city = next(p.location for p in places if p.mention.text == "Old City")
+    assert (old_city.country_code, old_city.admin1, old_city.precision) == (
+        "IQ",
+        "Nineveh",
+        "district",
+    )
