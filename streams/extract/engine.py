@@ -862,7 +862,7 @@ def _place(
             near = 3  # a little further: "targeted the Banin area"
         elif (
             min(after, before) <= _GOVERNED
-            or _APPOSED.search(text, 0, m_start)
+            or _apposed(text, m_start)
             or _LOCATIVE_BEFORE.search(text, max(0, m_start - 60), m_start)
         ):
             # Named some other way near the event, or after a comma as the region of a place
@@ -1000,13 +1000,47 @@ def _references(own: Sequence[Match], text: str) -> list[int]:
         word_start = m.start
         while word_start > 0 and text[word_start - 1].isalnum():
             word_start -= 1
-        before = _LAST_WORD.search(text, 0, word_start)
-        opener = before is not None and before.group(1).lower() in _LOCATIVE_OPENERS
+        before = _last_word(text, word_start)
+        opener = before is not None and before.lower() in _LOCATIVE_OPENERS
         if "ب" in m.prefix or opener:
             continue
         gap = _SPACES.match(text, m.end)
         out.append(gap.end() if gap else m.end)
     return out
+
+
+# How far back the two searches below look first; they look four times further each time the
+# answer may lie further back (a long run of spaces or punctuation). Searching from the start
+# of the body for every place or compass word made a long body quadratic.
+_LOOK_BACK = 64
+
+
+def _last_word(text: str, end: int) -> str | None:
+    """The last word before ``end`` (as ``_LAST_WORD.search(text, 0, end)``), or None."""
+    span = _LOOK_BACK
+    while True:
+        lo = max(0, end - span)
+        found = _LAST_WORD.search(text, lo, end)
+        # A word found at ``lo`` may begin before it; none found, it may lie before ``lo``.
+        if found is not None and (found.start() > lo or lo == 0):
+            return found.group(1)
+        if lo == 0:
+            return None
+        span *= 4
+
+
+def _apposed(text: str, end: int) -> bool:
+    """True when a comma or an opening bracket, then only spaces, come before ``end`` (as
+    ``_APPOSED.search(text, 0, end)``)."""
+    span = _LOOK_BACK
+    while True:
+        lo = max(0, end - span)
+        if _APPOSED.search(text, lo, end) is not None:
+            return True
+        # Anything but spaces in the window ends the search: the comma must follow it.
+        if lo == 0 or text[lo:end].strip():
+            return False
+        span *= 4
 
 
 def _implied_killed(triggers: Sequence[Match]) -> Count | None:
