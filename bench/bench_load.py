@@ -1343,7 +1343,10 @@ def steady_phase(
 
         def later() -> None:
             time.sleep(delay)
-            profile.append(profile_worker(target.pid, args.profile_seconds, folder))
+            found = profile_worker(target.pid, args.profile_seconds, folder)
+            if found is not None and args.profile_out:
+                shutil.copyfile(folder / "worker.pyspy.txt", args.profile_out)
+            profile.append(found)
 
         profiler = threading.Thread(target=later, daemon=True)
         profiler.start()
@@ -1486,6 +1489,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=30.0, help="progress line every N s")
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--profile-seconds", type=float, default=0.0, help="py-spy the worker")
+    parser.add_argument(
+        "--profile-out", type=Path, help="keep py-spy's samples here (folded stacks, one a line)"
+    )
     parser.add_argument(
         "--worker-env",
         action="append",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -12,11 +12,9 @@ from typing import Any
 import faust
 import mode
 from aiokafka.partitioner import DefaultPartitioner
-from faust.sensors.prometheus import setup_prometheus_sensors
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-from faust.types import TP
 
 from streams.extract.engine import get_extractor
+from streams.faustfix import QuietWorker, install_prometheus, patch_recovery_offsets
 from streams.ingest import RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
@@ -44,30 +42,19 @@ app = faust.App(
     processing_guarantee=settings.processing_guarantee,
     broker_session_timeout=settings.session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+    broker_commit_interval=settings.commit_interval_s,
     table_cleanup_interval=3600.0,  # windows are our own (streams/windows.py), not Faust's
     # No standby replicas: Faust 0.15.3 keeps the transactional producer of a partition that
     # moves to another worker when it stays here as a standby; the new owner fences it, and
     # when the partition comes back (the other worker died) the fenced producer is reused and
     # the worker crashes (ProducerFenced). A takeover replays the changelog instead.
     table_standby_replicas=0,
+    Worker=QuietWorker,
 )
-setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
 
 
-async def _stable_end_offsets(
-    thread: AIOKafkaConsumerThread, partitions: list[TP]
-) -> Mapping[TP, int]:
-    """End offsets for table recovery by a ListOffsets request (read_committed: the LSO).
-
-    Under exactly_once Faust 0.15.3 reads aiokafka's ``last_stable_offset``, which stays None
-    until the partition has been fetched: every changelog looked empty ("highwater -1"), so a
-    restarted worker, or one taking over a dead worker's partitions, started with empty
-    tables (robinhood/faust#658). Faust's recovery already steps over the commit markers.
-    """
-    return await thread._ensure_consumer().end_offsets(partitions)
-
-
-AIOKafkaConsumerThread._highwaters = _stable_end_offsets  # type: ignore[method-assign,assignment]
+install_prometheus(app, metrics.registry)
+patch_recovery_offsets()
 
 # --- Topics ---------------------------------------------------------------------------------
 # internal=True only makes Faust declare (create) each topic at start, with our partitions:
