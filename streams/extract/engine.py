@@ -299,7 +299,9 @@ class _Traits:
 
 def _stronger(a: Attribution | None, b: Attribution | None) -> Attribution | None:
     """The stronger attribution of two, the first on a tie (as ``best_attribution``)."""
-    return best_attribution([x for x in (a, b) if x is not None])
+    if a is None or b is None:
+        return b if a is None else a
+    return b if b.rank > a.rank else a
 
 
 def _place_key(r: _Reading) -> tuple[bool, int, float, int]:
@@ -920,11 +922,11 @@ class _NearestEvents:
 
     def __init__(self, text: str, events: Sequence[tuple[int, int]]) -> None:
         self.text = text
-        self.ends = sorted(e for _, e in events)
-        self.starts = sorted(s for s, _ in events)
+        ordered = sorted(events)
+        self.starts = [s for s, _ in ordered]
+        self.ends = sorted([e for _, e in ordered])
         # reach[i]: the furthest end of the first i + 1 events in order of start
-        ends_by_start = [e for _, e in sorted(events)]
-        self.reach = list(itertools.accumulate(ends_by_start, max))
+        self.reach = list(itertools.accumulate([e for _, e in ordered], max))
 
     def overlaps(self, start: int, end: int) -> bool:
         """True when an event overlaps ``[start, end)``."""

@@ -936,19 +936,22 @@ class _Reader:
         # Position indexes, so that linking looks only at the few numbers next to a keyword
         # and each test of what lies between is a bisection: a long sentence listing many
         # numbers and keywords stays linear (pairing every keyword with every number did not).
-        self._sorted_keyword_starts = sorted(k.start for k in self.keywords)
+        self._sorted_keyword_starts = sorted([k.start for k in self.keywords])
         self._head_start_list = [h.start for h in self.heads]
         # From heads[i] on (in order of start), the earliest end: is a head wholly after a point?
-        self._min_end_from = list(itertools.accumulate(reversed([h.end for h in self.heads]), min))[
-            ::-1
-        ]
+        ends = list(itertools.accumulate(reversed([h.end for h in self.heads]), min))
+        self._min_end_from = ends[::-1]
         # Heads in order of end, and up to each the latest start: is a head wholly before one?
-        self._by_end = sorted(range(len(self.heads)), key=lambda n: self.heads[n].end)
-        self._head_end_list = [self.heads[n].end for n in self._by_end]
-        self._max_start_to = list(
-            itertools.accumulate((self.heads[n].start for n in self._by_end), max)
-        )
-        self._breaks = [m.start() for m in _BREAK.finditer(self.work)]
+        by_end = sorted([(h.end, n) for n, h in enumerate(self.heads)])
+        self._by_end = [n for _, n in by_end]
+        self._head_end_list = [end for end, _ in by_end]
+        starts = [self.heads[n].start for n in self._by_end]
+        self._max_start_to = list(itertools.accumulate(starts, max))
+
+    @functools.cached_property
+    def _breaks(self) -> list[int]:
+        """Where punctuation breaks the sentence (``_BREAK``), in order."""
+        return [m.start() for m in _BREAK.finditer(self.work)]
 
     # -- what a number counts --------------------------------------------------------------
 
