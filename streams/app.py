@@ -14,7 +14,12 @@ import mode
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.extract.engine import get_extractor
-from streams.faustfix import QuietWorker, install_prometheus, patch_recovery_offsets
+from streams.faustfix import (
+    PromptTableManager,
+    QuietWorker,
+    install_prometheus,
+    patch_recovery_offsets,
+)
 from streams.ingest import RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
@@ -50,6 +55,7 @@ app = faust.App(
     # the worker crashes (ProducerFenced). A takeover replays the changelog instead.
     table_standby_replicas=0,
     Worker=QuietWorker,
+    TableManager=PromptTableManager,
 )
 
 
