@@ -9,6 +9,7 @@ from typing import Any
 import faust
 import pytest
 
+from streams.alerts import SpikeRule
 from streams.pipeline import FlowConfig, Pipeline, Stores
 from streams.records import (
     Actor,
@@ -506,3 +507,101 @@ def test_a_tick_can_be_limited_to_the_regions_a_worker_owns(config: FlowConfig) 
     pipeline.on_tick(at("2021-02-23T08:00:00"), owns=lambda region: region == "IQ.11")
     assert not daily(pipeline, "IQ.07|tumbling_1d|2021-02-22T00:00:00Z").closed
     assert daily(pipeline, "IQ.11|tumbling_1d|2021-02-22T00:00:00Z").closed
+
+
+# -- hopping windows, kept as panes -----------------------------------------------------------
+
+
+class CountingStore(dict[str, Any]):
+    """A plain store that counts writes per key prefix (a Faust table writes its changelog)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: dict[str, int] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        prefix = key.split("|")[0] if key.startswith("windows:") else key.split(":")[0]
+        kind = key.split("|")[1] if key.startswith("windows:") else prefix
+        self.writes[kind] = self.writes.get(kind, 0) + 1
+        super().__setitem__(key, value)
+
+
+def test_a_cluster_costs_one_window_write_per_kind_not_one_per_hopping_window(
+    config: FlowConfig,
+) -> None:
+    store = CountingStore()
+    pipeline = Pipeline(config, store=store, clock=fixed("2021-02-22T12:00:00"))
+    report = make_report("a:1", published="2021-02-22T12:00:00", day="2021-02-22", weapon="ied")
+    for cluster in pipeline.on_incident(report):
+        pipeline.on_cluster(cluster)
+    # tumbling_1h, tumbling_1d and one hourly pane of hopping_24h: 3 writes, where the 24
+    # hopping windows holding the incident each took one before.
+    window_writes = {k: n for k, n in store.writes.items() if k in config.windows.kinds or "/" in k}
+    assert sum(window_writes.values()) == len(config.windows.kinds)
+    # The hopping windows are still all there to read: the one-day window of 24 h holds it.
+    # Another attack (a shooting, not the bombing told again) later that day.
+    second = make_report("b:1", published="2021-02-22T23:00:00", day="2021-02-22", time="22:00:00",
+                         weapon="firearm")  # fmt: skip
+    alerts = []
+    for cluster in pipeline.on_incident(second):
+        alerts += pipeline.on_cluster(cluster)[0]
+    fired = [a for a in alerts if a.rule == "incidents_24h"]
+    assert fired and all(a.window.kind == "hopping_24h" for a in fired)
+    for alert in fired:
+        assert {i.incident_id for i in alert.incidents} == {"a:1", "b:1"}
+        assert alert.window.start <= at("2021-02-22T00:00:00")
+        assert alert.window.end > at("2021-02-22T22:00:00")
+
+
+def spike_on_hopping(config: FlowConfig) -> FlowConfig:
+    rule = SpikeRule(
+        name="spike_24h",
+        type="spike",
+        severity="medium",
+        window="hopping_24h",
+        regions=None,
+        baseline_windows=1,
+        ratio=2.0,
+        min_count=3,
+        baseline_floor=0.5,
+    )
+    return FlowConfig(windows=config.windows, rules=(rule,), corroboration=config.corroboration)
+
+
+def test_a_closing_rule_on_hopping_windows_judges_each_window_once_when_it_closes(
+    config: FlowConfig,
+) -> None:
+    pipeline = Pipeline(spike_on_hopping(config), clock=fixed("2021-03-01T00:00:00"))
+
+    # Weapons that never corroborate each other: separate attacks, not one told five times.
+    weapons = iter(["melee", "ied", "rocket", "firearm", "airstrike"])
+
+    def feed(incident_id: str, moment: str) -> list[Alert]:
+        day, time = moment.split("T")
+        report = make_report(
+            incident_id, published=moment, day=day, time=time, weapon=next(weapons)
+        )
+        found: list[Alert] = []
+        for cluster in pipeline.on_incident(report):
+            found += pipeline.on_cluster(cluster)[0]
+        return found
+
+    # A quiet first day, then three attacks within three hours on the second.
+    assert feed("a:1", "2021-03-01T00:30:00") == []
+    burst = ["b:1", "c:1", "d:1"]
+    for incident_id, hour in zip(burst, ("10", "11", "12"), strict=True):
+        assert feed(incident_id, f"2021-03-02T{hour}:00:00") == []
+    # Nothing is closed yet: a window still open is no spike, whatever it holds.
+    assert pipeline.on_tick(at("2021-03-02T13:00:00")) == []
+    # The event clock moves on: windows ending by 18:00 on the 3rd (+ 2 h grace) close.
+    assert feed("e:1", "2021-03-03T20:00:00") == []
+    closed = pipeline.on_tick(at("2021-03-03T20:00:00"))
+    assert closed and {a.rule for a in closed} == {"spike_24h"}
+    assert all(a.window.kind == "hopping_24h" for a in closed)
+    for alert in closed:
+        # Each spike is a window that holds the whole burst, judged against the day before.
+        assert {i.incident_id for i in alert.incidents} >= set(burst)
+        assert alert.window.end <= at("2021-03-03T18:00:00")
+    # Closed once: later ticks judge no window again.
+    assert pipeline.on_tick(at("2021-03-03T21:00:00")) == []
+    assert pipeline.on_tick(at("2021-03-04T06:00:00")) == []
