@@ -644,3 +644,30 @@ def test_town_named_with_another_region_is_placed_in_it(
         country,
     )
     assert loc.geonameid is None  # not the namesake's id
+
+
+@pytest.mark.parametrize(
+    ("body", "town", "region"),
+    [
+        (
+            "Gunmen killed three police officers in Paracuaro, Michoacan, on Tuesday, "
+            "officials said.",
+            "Paracuaro",
+            "Michoacan",
+        ),
+        (
+            "Assailants opened fire on a bus in Los Hoyos, Michoacan de Ocampo, killing two "
+            "people.",
+            "Los Hoyos",
+            "Michoacan",
+        ),
+    ],
+)
+def test_a_town_followed_by_its_region_is_the_place(
+    extractor: Extractor, body: str, town: str, region: str
+) -> None:
+    # The region is nearer the event word, yet the town before it says where it happened.
+    [inc] = extractor.extract(Article(id="s", body=body, language="en"))
+    assert inc.location is not None
+    assert (inc.location.canonical, inc.location.admin1) == (town, region)
+    assert inc.location.precision == "city"
