@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import bisect
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from streams.extract.lexicon import ActorInfo, Match, NormText
@@ -108,13 +109,19 @@ def actor_mentions(
     ``last_group`` is the group named last before this sentence in the article: an anaphor
     ("التنظيم", "the group") stands for it. Without one, anaphors are ignored.
     """
-    roles_before = [
-        m
-        for m in matches
-        if m.kind in ("role:agent_before", "role:victim_before", "role:title_before")
-    ]
-    roles_after = [m for m in matches if m.kind in ("role:agent_after", "role:victim_after")]
-    defensive = [m for m in matches if m.kind == "trigger" and m.entry.get("role") == "defensive"]
+    roles_before = _Nearby(
+        [
+            m
+            for m in matches
+            if m.kind in ("role:agent_before", "role:victim_before", "role:title_before")
+        ]
+    )
+    roles_after = _Nearby(
+        [m for m in matches if m.kind in ("role:agent_after", "role:victim_after")]
+    )
+    defensive = _Nearby(
+        [m for m in matches if m.kind == "trigger" and m.entry.get("role") == "defensive"]
+    )
     weapons = [m for m in matches if m.kind == "weapon"]
     out: list[ActorMention] = []
     for m in matches:
@@ -135,42 +142,68 @@ def actor_mentions(
     return out
 
 
+class _Nearby:
+    """Cues of one sentence by position, so that a mention meets only those within a few
+    words of it: measuring every cue from every mention (and reading the text between) made a
+    long sentence naming many actors and cues cubic. Words between two spans only grow as
+    one moves away, so the walk outwards stops at the first cue out of reach."""
+
+    def __init__(self, cues: Sequence[Match]) -> None:
+        self.by_end = sorted(cues, key=lambda c: c.nend)
+        self.ends = [c.nend for c in self.by_end]
+        self.by_start = sorted(cues, key=lambda c: c.nstart)
+        self.starts = [c.nstart for c in self.by_start]
+
+    def before(self, nt: NormText, pos: int, window: int) -> Iterator[tuple[Match, int]]:
+        """Cues ending by ``pos`` at most ``window`` words before it, with that distance."""
+        for i in range(bisect.bisect_right(self.ends, pos) - 1, -1, -1):
+            cue = self.by_end[i]
+            d = _dist(nt, cue.nend, pos)
+            if d > window:
+                return
+            yield cue, d
+
+    def after(self, nt: NormText, pos: int, window: int) -> Iterator[tuple[Match, int]]:
+        """Cues starting at ``pos`` or later, at most ``window`` words after it."""
+        for i in range(bisect.bisect_left(self.starts, pos), len(self.starts)):
+            cue = self.by_start[i]
+            d = _dist(nt, pos, cue.nstart)
+            if d > window:
+                return
+            yield cue, d
+
+
 def _role(
     m: Match,
     nt: NormText,
-    roles_before: Sequence[Match],
-    roles_after: Sequence[Match],
-    defensive: Sequence[Match],
+    roles_before: _Nearby,
+    roles_after: _Nearby,
+    defensive: _Nearby,
 ) -> str:
     """The role of one actor mention: the nearest role cue within the window decides."""
     # (distance, side, priority, role): the nearest cue; at equal distance one before the name,
     # then the victim reading of a word that is both ("الجنود الذين قتلوا": were killed).
     best: tuple[int, int, int, str] | None = None
-    for cue in roles_before:
-        if cue.nend <= m.nstart and not _crosses_clause(nt, cue.nend, m.nstart, _PHRASE_BREAKS):
-            d = _dist(nt, cue.nend, m.nstart)
-            if d <= _ROLE_WINDOW:
-                role = {"role:agent_before": "agent", "role:title_before": "speaker"}.get(
-                    cue.kind, "victim"
-                )
-                cand = (d, 0, _ROLE_PRIORITY[role], role)
-                best = cand if best is None or cand < best else best
-    for cue in roles_after:
-        if cue.nstart >= m.nend and not _crosses_clause(nt, m.nend, cue.nstart, _PHRASE_BREAKS):
-            d = _dist(nt, m.nend, cue.nstart)
-            if d <= _ROLE_WINDOW:
-                role = "agent" if cue.kind == "role:agent_after" else "victim"
-                cand = (d, 1, _ROLE_PRIORITY[role], role)
-                best = cand if best is None or cand < best else best
+    for cue, d in roles_before.before(nt, m.nstart, _ROLE_WINDOW):
+        if not _crosses_clause(nt, cue.nend, m.nstart, _PHRASE_BREAKS):
+            role = {"role:agent_before": "agent", "role:title_before": "speaker"}.get(
+                cue.kind, "victim"
+            )
+            cand = (d, 0, _ROLE_PRIORITY[role], role)
+            best = cand if best is None or cand < best else best
+    for cue, d in roles_after.after(nt, m.nend, _ROLE_WINDOW):
+        if not _crosses_clause(nt, m.nend, cue.nstart, _PHRASE_BREAKS):
+            role = "agent" if cue.kind == "role:agent_after" else "victim"
+            cand = (d, 1, _ROLE_PRIORITY[role], role)
+            best = cand if best is None or cand < best else best
     # Whoever intercepts, shoots down or defuses is defending ("Security forces identified and
     # shot down a drone", "intercepted by the Saudi air defenses"): that wins over any cue.
-    for trig in defensive:
-        if trig.nstart >= m.nend and _dist(nt, m.nend, trig.nstart) <= _ROLE_WINDOW:
+    if next(defensive.after(nt, m.nend, _ROLE_WINDOW), None) is not None:
+        return "defender"
+    for trig, _ in defensive.before(nt, m.nstart, 2):
+        between = nt.words_between(trig.nend, m.nstart)
+        if between and between[0] in ("by", "من", "بواسطه"):
             return "defender"
-        if trig.nend <= m.nstart and _dist(nt, trig.nend, m.nstart) <= 2:
-            between = nt.words_between(trig.nend, m.nstart)
-            if between and between[0] in ("by", "من", "بواسطه"):
-                return "defender"
     return best[3] if best is not None else "none"
 
 

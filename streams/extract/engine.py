@@ -624,7 +624,7 @@ class Extractor:
         # The most specific weapon wins, among those the event words govern: a device named
         # far from every event word ("مكان لتصنيع الصواريخ", a rocket factory) is context.
         offset = sentence.start
-        events = _NearestEvents(
+        events = _Spans(
             sentence.text,
             [
                 (m.start - offset, m.end - offset)
@@ -814,11 +814,12 @@ def _place(
     word or after "في" a few words back ("الفلوجة وقتل مسلحون شرطيا", "الانفجار وقع أمام مبنى
     محكمة مدينة كركوك", "in Balhaf town, Shabwah governorate"), at a lower confidence.
     """
+    named = _Spans(text, names)
     places = [
         p
         for p in located
         # part of a name: "Kurdistan Workers' Party", "حزب الله اللبناني"
-        if not any(p.mention.start < e and s < p.mention.end for s, e in names)
+        if not named.overlaps(p.mention.start, p.mention.end)
         and _bare(p.mention.text) not in _GENERIC_PLACE_WORDS
     ]
     # The sentence's places agree with each other ("Omar - Oil Fields in Deir ez Zor"): a
@@ -835,7 +836,7 @@ def _place(
         for p in places
     ]
     named_countries = {p.location.country_code for p in places if p.location.precision == "country"}
-    nearest = _NearestEvents(text, events)
+    nearest = _Spans(text, events)
     best: tuple[tuple[int, ...], Location] | None = None
     # Region mention start -> a place the text puts in it that the gazetteer knows only abroad.
     rehomed: dict[int, Location] = {}
@@ -912,12 +913,13 @@ def _place(
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
 
 
-class _NearestEvents:
-    """Word distances from a span to the nearest event word on either side, by bisection.
+class _Spans:
+    """Spans of a sentence (event words, names) by position: which overlaps a place or a
+    weapon, and how many words away the nearest on either side is, by bisection.
 
-    Only the nearest event on a side counts: the gap to one further away holds every word of
+    Only the nearest span on a side counts: the gap to one further away holds every word of
     the nearer gap, so it is never shorter. Looking up the nearest instead of measuring every
-    event keeps a long sentence with many places, weapons and events linear.
+    span keeps a long sentence with many places, weapons, names and events linear.
     """
 
     def __init__(self, text: str, events: Sequence[tuple[int, int]]) -> None:
