@@ -51,7 +51,6 @@ from streams.windows import (
     load_state,
     load_windows,
     pane_spec,
-    pane_starts,
     region_of,
     retract,
     spans,
@@ -490,18 +489,24 @@ class Pipeline:
         self, region: str, kind: str, windows: Iterable[Window]
     ) -> list[WindowState]:
         """Hopping windows of one region composed from their panes (each pane read once)."""
+        spans_ = list(windows)
+        if not spans_:
+            return []
         pane = self._panes[kind]
         closed_through = self._closed_through(region, kind)
-        panes: dict[datetime, WindowState | None] = {}
+        first = min(as_utc(window.start) for window in spans_)
+        last = max(as_utc(window.end) for window in spans_)
+        # The panes under all the windows, read once; each window is a slice of them.
+        parts = [
+            self._state(key_at(region, pane.kind, first + i * pane.size))
+            for i in range((last - first) // pane.size)
+        ]
         states = []
-        for window in windows:
-            parts = []
-            for start in pane_starts(window, pane):
-                if start not in panes:
-                    panes[start] = self._state(key_at(region, pane.kind, start))
-                parts.append(panes[start])
+        for window in spans_:
+            start = (as_utc(window.start) - first) // pane.size
+            stop = (as_utc(window.end) - first) // pane.size
             closed = closed_through is not None and as_utc(window.end) <= closed_through
-            states.append(compose(region, window, parts, closed=closed))
+            states.append(compose(region, window, parts[start:stop], closed=closed))
         return states
 
     def _window_state(self, region: str, window: Window) -> WindowState | None:

@@ -313,12 +313,6 @@ def is_pane(kind: str) -> bool:
     return kind.endswith(PANE_SUFFIX)
 
 
-def pane_starts(window: Window, pane: WindowSpec) -> list[datetime]:
-    """The starts of the panes a window spans, in time order."""
-    start = as_utc(window.start)
-    return [start + i * pane.size for i in range((as_utc(window.end) - start) // pane.size)]
-
-
 def window_key(region: str, window: Window) -> str:
     """Table key of a region's window: ``IQ.07|tumbling_1h|2021-02-22T18:00:00Z``."""
     return key_at(region, window.kind, window.start)
