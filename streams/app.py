@@ -268,21 +268,29 @@ async def publish_alerts(alerts: list[Alert], produced_at: datetime | None) -> N
     for alert in alerts:
         if produced_at is not None:
             alert.produced_at = produced_at
-        if not await emit(alerts_topic, alert.region, alert):
+        payload = alert.dumps()
+        if not await emit(alerts_topic, alert.region, alert, payload):
             continue
-        await emit(severity_topics[alert.severity], alert.region, alert)
+        await emit(severity_topics[alert.severity], alert.region, alert, payload)
         metrics.count_alert(alert)
         if produced_at is not None:
             metrics.article_to_alert_seconds.observe(_age(produced_at))
 
 
-async def emit(topic: faust.TopicT, key: str | None, value: faust.Record) -> bool:
-    """Send unless this very record already went out on ``topic``; True when sent."""
+async def emit(
+    topic: faust.TopicT, key: str | None, value: faust.Record, payload: bytes | None = None
+) -> bool:
+    """Send unless this very record already went out on ``topic``; True when sent.
+
+    ``payload``: ``value`` already serialised (the record is identified by its bytes, and
+    those bytes are what is sent: one serialisation per record, not one per use).
+    """
+    data = value.dumps() if payload is None else payload
     await sink_ledger.ready.wait()
-    if not sink_ledger.first_time(topic.get_topic_name(), value.dumps()):
+    if not sink_ledger.first_time(topic.get_topic_name(), data):
         metrics.duplicates_suppressed.labels(topic=topic.get_topic_name()).inc()
         return False
-    await topic.send(key=key, value=value)
+    await topic.send(key=key, value=data)
     return True
 
 

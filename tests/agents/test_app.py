@@ -54,8 +54,14 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     for topic in topics:
 
         async def send(
-            *, key: Any = None, value: Any = None, _name: str = topic.get_topic_name()
+            *,
+            key: Any = None,
+            value: Any = None,
+            _name: str = topic.get_topic_name(),
+            _type: Any = topic.value_type,
         ) -> None:
+            if isinstance(value, bytes) and _type is not None and _type is not bytes:
+                value = _type.loads(value)  # sent serialised: read it as a subscriber would
             sent.records.setdefault(_name, []).append((key, value))
 
         monkeypatch.setattr(topic, "send", send)
