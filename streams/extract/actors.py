@@ -95,7 +95,7 @@ def _dist(nt: NormText, left_end: int, right_start: int) -> int:
 
 def _crosses_clause(nt: NormText, a: int, b: int, breaks: frozenset[str] = _CLAUSE_BREAKS) -> bool:
     """True when a clause break (";") lies between normalised positions ``a`` < ``b``."""
-    return any(ch in breaks for ch in nt.norm[a:b])
+    return not breaks.isdisjoint(nt.norm[a:b])
 
 
 def actor_mentions(
@@ -330,11 +330,13 @@ def _verb_first_object(
     """
     if cue.lang != "ar" or first.kind not in ("state", "state_forces"):
         return None
-    if any(
-        m.nend <= cue.nstart and not _crosses_clause(nt, m.nend, cue.nstart)
-        for m in mentions
-        if m.kind != "unidentified"
-    ):
+    # A subject in the cue's clause: the nearest name before the cue is in it if any is (the
+    # text from a name further back holds the nearer one's).
+    nearest = max(
+        (m.nend for m in mentions if m.kind != "unidentified" and m.nend <= cue.nstart),
+        default=None,
+    )
+    if nearest is not None and not _crosses_clause(nt, nearest, cue.nstart):
         return None
     return next(
         (
