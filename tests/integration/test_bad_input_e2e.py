@@ -7,7 +7,6 @@ import base64
 import hashlib
 import importlib.util
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import orjson
 from kafka import KafkaProducer
 
-from streams.io import follow
+from tests.integration.support import read_keyed, sample, wait_for
 
 CATALOGUE_PATH = Path(__file__).resolve().parents[1] / "data" / "bad_input" / "catalogue.py"
 # The broker refuses a record over message.max.bytes (1,048,588 by default): such a message
@@ -39,31 +38,6 @@ def load_catalogue() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def read_all(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of ``topic`` now (key, value as JSON)."""
-    return [
-        (r.key, orjson.loads(r.value))
-        for r in follow(bootstrap, topic, from_beginning=True, exit_at_end=True)
-    ]
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return check()
-
-
-def sample(text: str, name: str) -> float:
-    """The value of the sample line ``name`` (labels included), 0 when absent."""
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_every_bad_input_is_dead_lettered_and_the_worker_goes_on(
@@ -99,10 +73,10 @@ def test_every_bad_input_is_dead_lettered_and_the_worker_goes_on(
     dlq: list[Any] = []
 
     def all_dead_lettered() -> bool:
-        dlq[:] = read_all(kafka_bootstrap, prefix + "articles.dlq")
+        dlq[:] = read_keyed(kafka_bootstrap, prefix + "articles.dlq")
         return len(dlq) >= len(bad)
 
-    assert wait_for(all_dead_lettered, 40), f"{len(dlq)} of {len(bad)} dead letters"
+    wait_for(all_dead_lettered, 40, lambda: f"the dead letters ({len(dlq)} of {len(bad)})")
     by_kind = {c.kind: c for c in bad}
     assert sorted((key, letter["reason"]) for key, letter in dlq) == sorted(
         (c.kind, c.reason) for c in bad
@@ -123,18 +97,20 @@ def test_every_bad_input_is_dead_lettered_and_the_worker_goes_on(
     seen: set[str] = set()
 
     def all_valid_processed() -> bool:
-        for _, cluster in read_all(kafka_bootstrap, prefix + "incidents"):
+        for _, cluster in read_keyed(kafka_bootstrap, prefix + "incidents"):
             seen.update(s["article_id"] for s in cluster.get("sources") or [])
         return set(valid_ids) <= seen
 
-    assert wait_for(all_valid_processed, 30), f"not processed: {sorted(set(valid_ids) - seen)}"
+    wait_for(
+        all_valid_processed, 30, lambda: f"every valid article: {sorted(set(valid_ids) - seen)}"
+    )
 
     consumed = len(valid_ids) + len(good)
     name = "incident_monitor_articles_consumed_total"
-    assert wait_for(lambda: sample(worker.metrics(), name) >= consumed, 10)
+    wait_for(lambda: sample(worker.metrics(), name) >= consumed, 10, "the consumed counter")
     metrics = worker.metrics()
     assert sample(metrics, name) == consumed
     for reason, count in Counter(c.reason for c in bad).items():
-        label = f'incident_monitor_articles_rejected_total{{reason="{reason}"}}'
-        assert sample(metrics, label) == count, reason
+        rejected = sample(metrics, "incident_monitor_articles_rejected_total", reason=reason)
+        assert rejected == count, reason
     assert worker.proc is not None and worker.proc.poll() is None, "the worker stopped"

@@ -8,7 +8,6 @@ outputs end where an uninterrupted offline replay of the same input ends.
 from __future__ import annotations
 
 import random
-import re
 import subprocess
 import sys
 import time
@@ -28,10 +27,10 @@ from streams import broker
 from streams.broker import BrokerConfig
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput, parse_article
-from streams.io import follow
 from streams.pipeline import Pipeline
 from streams.replay import replay_paths
 from streams.settings import Topics
+from tests.integration.support import alert_state, read_all, sample, wait_for
 
 # Cities of several governorates, as written in English and in Arabic.
 PLACES = [
@@ -230,37 +229,6 @@ def pusher(
     yield start
     for pushing in made:
         pushing.stop()
-
-
-def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    return [
-        orjson.loads(r.value)
-        for r in follow(bootstrap, topic, from_beginning=True, exit_at_end=True)
-    ]
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
-def sample(metrics: str, name: str) -> float:
-    """Sum of the samples of ``name`` (all label sets)."""
-    pattern = rf"^{re.escape(name)}(?:\{{[^}}]*\}})? (\S+)$"
-    return sum(float(v) for v in re.findall(pattern, metrics, re.M))
-
-
-def alert_state(alert: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        alert["alert_id"],
-        alert["revision"],
-        alert["rule"],
-        alert["severity"],
-        tuple(sorted(alert["figures"].items())),
-        tuple(sorted(i["incident_id"] for i in alert["incidents"])),
-    )
 
 
 def latest_clusters(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -23,9 +23,9 @@ import orjson
 
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput, parse_article, parse_timestamp
-from streams.io import follow
 from streams.pipeline import Pipeline
 from streams.records import Incident
+from tests.integration.support import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 40.0  # articles/s
@@ -43,14 +43,6 @@ def load_bench() -> ModuleType:
     sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
-
-
-def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every committed record of ``topic``, in order, as JSON."""
-    return [
-        orjson.loads(r.value)
-        for r in follow(bootstrap, topic, from_beginning=True, exit_at_end=True)
-    ]
 
 
 def extract_offline(values: list[bytes]) -> list[dict[str, Any]]:

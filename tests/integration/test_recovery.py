@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,10 +11,10 @@ from typing import Any
 import orjson
 from kafka import KafkaProducer
 
-from streams.io import follow
 from streams.pipeline import Pipeline
 from streams.replay import replay_paths
 from streams.settings import Topics
+from tests.integration.support import alert_state, consumed, read_all, wait_for
 
 # Reports from one day, so the daily windows are still open when the worker dies.
 REPORTS = [
@@ -46,36 +45,6 @@ def articles(now: datetime) -> list[dict[str, Any]]:
         }
         for i, body in enumerate(REPORTS)
     ]
-
-
-def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    return [
-        orjson.loads(r.value)
-        for r in follow(bootstrap, topic, from_beginning=True, exit_at_end=True)
-    ]
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
-def consumed(metrics: str) -> float:
-    match = re.search(r"^incident_monitor_articles_consumed_total (\S+)$", metrics, re.M)
-    return float(match.group(1)) if match else 0.0
-
-
-def alert_state(alert: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        alert["alert_id"],
-        alert["revision"],
-        alert["rule"],
-        alert["severity"],
-        tuple(sorted(alert["figures"].items())),
-        tuple(sorted(i["incident_id"] for i in alert["incidents"])),
-    )
 
 
 def test_sigkill_mid_window_then_restart_matches_replay(

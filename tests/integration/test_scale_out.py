@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.request
 from collections import Counter
@@ -18,10 +17,10 @@ from kafka import KafkaProducer
 
 from streams.extract.engine import get_extractor
 from streams.ingest import parse_article
-from streams.io import follow
 from streams.pipeline import Pipeline
 from streams.replay import replay_paths
 from streams.settings import Topics
+from tests.integration.support import consumed, read_all, wait_for
 
 PARTITIONS = 4
 # One city in each of nine governorates, in English and Arabic: with four partitions the
@@ -92,25 +91,6 @@ def after_kill(base: datetime) -> list[dict[str, Any]]:
         docs.append(article(f"bomb-{place}-late", MORE_BOMBING, place, at, "outlet-late"))
         docs.append(article(f"rockets-{place}", ROCKETS, place, at, "outlet-r"))
     return docs
-
-
-def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    return [
-        orjson.loads(r.value)
-        for r in follow(bootstrap, topic, from_beginning=True, exit_at_end=True)
-    ]
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
-def consumed(metrics: str) -> float:
-    match = re.search(r"^incident_monitor_articles_consumed_total (\S+)$", metrics, re.M)
-    return float(match.group(1)) if match else 0.0
 
 
 def owned(worker: Any, topic: str) -> set[int]:
