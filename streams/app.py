@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -20,7 +20,7 @@ from streams.faustfix import (
     install_prometheus,
     patch_recovery_offsets,
 )
-from streams.ingest import RejectedInput, dead_letter, parse_article
+from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
@@ -90,6 +90,8 @@ severity_topics = {
 
 # --- Tables (changelog-backed: a restarted worker resumes with the same state) -------------
 article_seen = app.Table("article_seen", default=None, key_type=str, value_type=str)
+# Swept inside the article stream: a forgotten id's tombstone commits with the offsets.
+article_memory = Forgetting(article_seen, timedelta(hours=settings.dedup_hours))
 region_state = app.Table("region_state", default=None, key_type=str)
 
 pipeline = Pipeline(store=region_state, topics=settings.topics)
@@ -125,6 +127,7 @@ async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
             continue
         metrics.extraction_seconds.observe(time.perf_counter() - started)
         article_seen[article.id] = produced_at.isoformat()
+        article_memory.sweep(produced_at)
         for incident in incidents:
             metrics.count_incident(incident)
             await forward(event, pipeline.region_key(incident), RegionWork(report=incident))

@@ -37,6 +37,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -398,3 +399,46 @@ def _head_that_fits(text: str, budget: int) -> str:
         else:
             hi = mid
     return text[:lo]
+
+
+class Forgetting:
+    """Forgets the ids of a seen-articles store once they are older than ``keep``, a few a call.
+
+    Repeats of an article come within days (re-sent feeds, a producer's retries); remembering
+    every id for ever would grow a worker's memory without bound (17 M ids a day at 200
+    articles/s). Values are the ISO time the article was first seen. The sweep walks a snapshot
+    of the keys ``batch`` at a time, so no call holds the stream up, and takes a new snapshot
+    at most every ``every``.
+    """
+
+    def __init__(
+        self,
+        store: MutableMapping[str, Any],
+        keep: timedelta,
+        *,
+        batch: int = 200,
+        every: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._store = store
+        self._keep = keep
+        self._batch = batch
+        self._every = every
+        self._pending: list[str] = []
+        self._snapshot_at: datetime | None = None
+
+    def sweep(self, now: datetime) -> int:
+        """Forget up to ``batch`` expired ids; how many were forgotten."""
+        if not self._pending:
+            if self._snapshot_at is not None and now - self._snapshot_at < self._every:
+                return 0
+            self._pending = list(self._store.keys())
+            self._snapshot_at = now
+        horizon = now - self._keep
+        forgotten = 0
+        for _ in range(min(self._batch, len(self._pending))):
+            key = self._pending.pop()
+            seen = self._store.get(key)
+            if seen is not None and parse_timestamp(seen) < horizon:
+                del self._store[key]
+                forgotten += 1
+        return forgotten

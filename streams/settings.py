@@ -68,6 +68,8 @@ class Settings:
     # A report reaches corroboration only when the transaction that sent it commits, so the
     # commit interval is a floor under article -> alert latency (Faust's default is 2.8 s).
     commit_interval_s: float = 0.25
+    # How long an article id is remembered, so that a repeat of it is not processed twice.
+    dedup_hours: float = 168.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -86,6 +88,7 @@ class Settings:
             processing_guarantee=env.get("INCIDENT_PROCESSING_GUARANTEE", "exactly_once"),
             session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", "30")),
             commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.25")),
+            dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
         )
 
 

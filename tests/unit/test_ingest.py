@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.ingest import RejectedInput, dead_letter, parse_article
+from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 
 LIMIT = 10_000
 
@@ -110,3 +110,27 @@ def test_any_bytes_give_an_article_or_a_reason(value: bytes) -> None:
         assert exc.reason
     else:
         assert article.id and article.body.strip()
+
+
+def test_article_ids_are_forgotten_after_the_dedup_horizon_a_few_at_a_time() -> None:
+    now = datetime(2021, 3, 1, tzinfo=UTC)
+    seen = {f"old-{n}": (now - timedelta(days=8, minutes=n)).isoformat() for n in range(5)}
+    seen |= {f"new-{n}": (now - timedelta(days=6, minutes=n)).isoformat() for n in range(5)}
+    memory = Forgetting(seen, timedelta(days=7), batch=3, every=timedelta(hours=1))
+    forgotten = [memory.sweep(now) for _ in range(4)]
+    # Ten ids in batches of three: four calls read them all, and only the old ones go.
+    assert sum(forgotten) == 5 and max(forgotten) <= 3
+    assert sorted(seen) == [f"new-{n}" for n in range(5)]
+    # Nothing more to read until the next snapshot is due, an hour on.
+    seen["old-again"] = (now - timedelta(days=9)).isoformat()
+    assert memory.sweep(now + timedelta(minutes=30)) == 0
+    assert memory.sweep(now + timedelta(hours=1)) == 1
+    assert "old-again" not in seen and len(seen) == 5
+
+
+def test_a_repeat_within_the_horizon_is_still_known() -> None:
+    now = datetime(2021, 3, 1, tzinfo=UTC)
+    seen = {"a": (now - timedelta(hours=1)).isoformat()}
+    memory = Forgetting(seen, timedelta(days=7))
+    assert memory.sweep(now) == 0
+    assert "a" in seen
