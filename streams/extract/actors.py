@@ -109,6 +109,13 @@ def actor_mentions(
     ``last_group`` is the group named last before this sentence in the article: an anaphor
     ("التنظيم", "the group") stands for it. Without one, anaphors are ignored.
     """
+    named = [
+        m
+        for m in matches
+        if m.kind == "actor" or (m.kind == "actor_anaphor" and last_group is not None)
+    ]
+    if not named:
+        return []  # most sentences name no one: their cues need no index
     roles_before = _Nearby(
         [
             m
@@ -124,13 +131,11 @@ def actor_mentions(
     )
     weapons = [m for m in matches if m.kind == "weapon"]
     out: list[ActorMention] = []
-    for m in matches:
+    for m in named:
         if m.kind == "actor":
             name, kind, anaphor = m.entry.label, str(m.entry.get("kind")), False
-        elif m.kind == "actor_anaphor" and last_group is not None:
-            name, kind, anaphor = last_group, "group", True
         else:
-            continue
+            name, kind, anaphor = last_group or "", "group", True
         role = _role(m, nt, roles_before, roles_after, defensive)
         if role == "none" and any(w.nstart < m.nend and m.nstart < w.nend for w in weapons):
             # A name that is itself the means of attack strikes: "واصل الطيران الإسرائيلي
