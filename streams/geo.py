@@ -56,7 +56,7 @@ PRECISIONS = ("landmark", "district", "city", "admin1", "country")
 _RANK = {name: i for i, name in enumerate(PRECISIONS)}
 
 # Bump when the layout of the compiled index or the way keys are made changes.
-_INDEX_FORMAT = 3
+_INDEX_FORMAT = 4
 
 # Entity kinds.
 _COUNTRY, _ADMIN1, _PLACE, _SITE = 0, 1, 2, 3
@@ -81,6 +81,7 @@ _CONFIG_FILES = (
     "scope.yaml",
     "cues.yaml",
     "history.yaml",
+    "transliteration.yaml",
 )
 
 
@@ -132,6 +133,9 @@ class PlaceMention:
     # Abyan)", "..., Marib, Yemen") names the region containing the earlier ones.
     group: int = 0
     region_like: bool = False
+    # Matched by its transliteration skeleton ("Shirqat" for Ash Sharqat), not as written: a
+    # guess kept only where the article and the sentence agree with it.
+    fuzzy: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,41 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum()
 
 
+# Skeleton keys (config/gazetteer/transliteration.yaml): vowels, and the glides that close a
+# diphthong or stand between consonants, are one vowel slot whatever the spelling.
+_GLIDE = re.compile(r"(?<=[aeiou])[wy](?![aeiou])|(?<![aeiou])y(?![aeiou])")
+_VOWELS = re.compile(r"[aeiou]+")
+_DOUBLED = re.compile(r"([a-z])\1+")
+_NOT_LETTER = re.compile(r"[^a-z]+")
+
+
+@dataclass(frozen=True)
+class _Translit:
+    """Rules that make a transliteration-tolerant key of a Latin place name."""
+
+    particles: frozenset[str]
+    rewrites: Mapping[str, str]
+    min_length: int
+    min_population: int
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Longest first so a trigraph ("sch") wins over the digraph inside it ("ch").
+        ordered = sorted(self.rewrites, key=len, reverse=True)
+        object.__setattr__(self, "pattern", re.compile("|".join(map(re.escape, ordered)) or "(?!)"))
+
+    def skeleton(self, name: str) -> str:
+        """The skeleton of ``name``: "Ash Sharqat" and "Al-Shirqat" -> "sharkat"; "" for a
+        name too short to be told apart from others.
+        """
+        words = _key_en(name).split()
+        kept = [w for w in words if w not in self.particles] or words
+        joined = _NOT_LETTER.sub("", "".join(kept))
+        rewritten = self.pattern.sub(lambda m: self.rewrites[m.group()], joined)
+        folded = _DOUBLED.sub(r"\1", _VOWELS.sub("a", _GLIDE.sub("a", rewritten)))
+        return folded if len(folded) >= self.min_length else ""
+
+
 # --------------------------------------------------------------------------------------------
 # Configuration: YAML data, validated at load (file and key in every error)
 
@@ -284,6 +323,7 @@ class _Config:
     scope: dict[str, Any]
     cues: dict[str, _Cues]
     history: dict[str, dict[str, Any]]
+    translit: _Translit
     digest: str
 
 
@@ -567,6 +607,31 @@ def _load_cues(ch: _Checker) -> dict[str, _Cues]:
     return out
 
 
+def _load_translit(ch: _Checker) -> _Translit:
+    data = ch.mapping(ch.data, "(top level)")
+    ch.keys(data, "(top level)", ("particles", "rewrites", "min_length", "min_population"))
+    rewrites: dict[str, str] = {}
+    raw = data.get("rewrites") or []
+    if not isinstance(raw, list):
+        raise ch.fail("rewrites", "expected a list of [spelling, letters] pairs")
+    for i, pair in enumerate(raw):
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(p, str) and re.fullmatch(r"[a-z]+", p) for p in pair)
+        ):
+            raise ch.fail("rewrites", f"item {i} is {pair!r}, not a pair of lower-case a-z strings")
+        if pair[0] in rewrites:
+            raise ch.fail("rewrites", f"item {i}: {pair[0]!r} is rewritten twice")
+        rewrites[pair[0]] = pair[1]
+    return _Translit(
+        particles=frozenset(w.lower() for w in ch.strings(data.get("particles"), "particles")),
+        rewrites=rewrites,
+        min_length=int(ch.number(data.get("min_length"), "min_length", 3, 20)),
+        min_population=int(ch.number(data.get("min_population"), "min_population", 0, 1e10)),
+    )
+
+
 def _load_config(folder: Path) -> _Config:
     digest = hashlib.sha256()
     checkers: dict[str, _Checker] = {}
@@ -585,6 +650,7 @@ def _load_config(folder: Path) -> _Config:
         scope=_load_scope(checkers["scope.yaml"]),
         cues=_load_cues(checkers["cues.yaml"]),
         history=_load_history(checkers["history.yaml"]),
+        translit=_load_translit(checkers["transliteration.yaml"]),
         digest=digest.hexdigest(),
     )
 
@@ -617,6 +683,8 @@ class _Index:
     region_lookup: dict[str, list[str]]  # folded admin1 name (en or ar) -> region ids
     country_lookup: dict[str, str]  # folded country name -> code
     ar_tokens: frozenset[str]  # common words never split into proclitics + a name
+    translit: _Translit
+    skeletons: dict[str, int]  # skeleton key -> row of post_off["sk"] / post["sk"]
 
 
 def _package_dir(name: str) -> Path:
@@ -695,6 +763,7 @@ class _Builder:
         self.keys: dict[str, dict[str, set[int]]] = {"en": defaultdict(set), "ar": defaultdict(set)}
         self.flags: dict[str, dict[str, int]] = {"en": defaultdict(int), "ar": defaultdict(int)}
         self.demonyms: dict[str, dict[str, int]] = {"en": {}, "ar": {}}
+        self.skeletons: dict[str, set[int]] = defaultdict(set)
 
     def entity(
         self,
@@ -731,10 +800,29 @@ class _Builder:
             flags |= _F_CASE
         self.keys["en"][key].add(eid)
         self.flags["en"][key] |= flags
+        self.add_skeleton(name, key, eid)
         if article:
             for variant in _article_variants(key):
                 self.keys["en"][variant].add(eid)
                 self.flags["en"][variant] |= extra
+
+    def add_skeleton(self, name: str, key: str, eid: int) -> None:
+        """Index the skeleton of a town's or region's English name (transliteration.yaml)."""
+        if self.kind[eid] not in (_PLACE, _ADMIN1) or key in self.cfg.stopwords["en"]:
+            return
+        if not name[:1].isupper():
+            # GeoNames' lower-case alternate names are machine romanisations ("xa ras" for Ar
+            # Rass), not spellings a reporter uses.
+            return
+        translit = self.cfg.translit
+        if (
+            self.cc[eid] not in self.cfg.scope["focus_countries"]
+            and self.population[eid] < translit.min_population
+        ):
+            return
+        skeleton = translit.skeleton(name)
+        if skeleton:
+            self.skeletons[skeleton].add(eid)
 
     def add_ar(self, name: str, eid: int, *, extra: int = 0) -> None:
         key = _key_ar(name)
@@ -1054,6 +1142,18 @@ class _Builder:
             key_flags[lang] = fl
             post_off[lang] = offsets
             post[lang] = flat
+        # Skeletons: candidate lists only; they are looked up by name, never scanned for.
+        skeletons: dict[str, int] = {}
+        sk_off: array[int] = array("I", [0])
+        sk_flat: array[int] = array("I")
+        for row, (skeleton, members) in enumerate(sorted(self.skeletons.items())):
+            skeletons[skeleton] = row
+            sk_flat.extend(
+                sorted(members, key=lambda e: (-prior[e], e))[: cfg.scope["max_candidates"]]
+            )
+            sk_off.append(len(sk_flat))
+        post_off["sk"] = sk_off
+        post["sk"] = sk_flat
         country_lookup: dict[str, str] = {}
         for cc, eid in country_entity.items():
             country_lookup.setdefault(_key_en(self.names[eid]), cc)
@@ -1083,6 +1183,8 @@ class _Builder:
             region_lookup={k: sorted(v) for k, v in region_lookup.items()},
             country_lookup=country_lookup,
             ar_tokens=cfg.stopwords["ar_tokens"],
+            translit=cfg.translit,
+            skeletons=skeletons,
         )
 
 
@@ -1110,6 +1212,9 @@ def _cache_key(cfg: _Config) -> str:
         _version("reverse_geocoder"),
         _version("pyahocorasick"),
         hashlib.sha256(Path(normalize.__file__).read_bytes()).hexdigest(),
+        # This module too: how keys and skeletons are made lives here, and a bump of
+        # _INDEX_FORMAT is easy to forget.
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
         cfg.digest,
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
@@ -1153,6 +1258,7 @@ class _Hit:
     person: bool
     capital_neighbour: bool  # English: a capitalised word right before (part of a name?)
     continues: bool = False  # English: a capitalised word right after ("Waw Lay", "Ned Price")
+    fuzzy: bool = False  # English: found by its skeleton, not as written
 
 
 _AR_WORDS = re.compile(r"\w+|[^\w\s]")
@@ -1228,6 +1334,26 @@ class Gazetteer:
             for rid, h in (history or {}).items()
         }
         self._unlisted_en = _unlisted_patterns(cues["en"]) if "en" in cues else ()
+        self._fuzzy_name = _fuzzy_name_pattern(index.translit.particles)
+        en = cues.get("en")
+        # The word before a name that may put it in a place context; _cues_en decides.
+        self._fuzzy_gate = (
+            en.locative
+            | en.place_types
+            | en.unlisted_types
+            | en.town_parts
+            | en.locative_adjectives
+            | en.attack_words
+            | en.locative_of
+            | {"of", "the"}
+            if en
+            else frozenset()
+        )
+        self._fuzzy_never = (
+            (en.skip | en.place_types | en.admin_types | en.person_titles | _CALENDAR)
+            if en
+            else frozenset()
+        )
         self._former_of: dict[str, list[_Former]] = defaultdict(list)
         for former in self._former.values():
             self._former_of[former.now_in].append(former)
@@ -1311,6 +1437,9 @@ class Gazetteer:
         flat = self._ix.post[lang]
         return tuple(self.place(e) for e in flat[off[kid] : off[kid + 1]])
 
+    def _hit_candidates(self, lang: str, hit: _Hit) -> tuple[Place, ...]:
+        return self._candidates("sk" if hit.fuzzy else lang, hit.kid)
+
     # -- finding ---------------------------------------------------------------------------
 
     def find(self, text: str, lang: str) -> list[PlaceMention]:
@@ -1341,12 +1470,18 @@ class Gazetteer:
             if lang == "en" and ((h.capital_neighbour and not h.locative) or h.continues):
                 # Part of a longer capitalised name ("Ned Price", "near Waw Lay town") unless
                 # the name is a big place or a country/region ("Baghdad Operations Command").
-                cands = self._candidates(lang, h.kid)
+                cands = self._hit_candidates(lang, h)
                 if all(c.precision == "city" and c.population < 100_000 for c in cands):
                     continue
             kept.append(h)
+        # A skeleton match may yet be dropped (locate): it must not make the names listed
+        # after it locative, so locatives spread along the exact names only.
+        _chain_locatives(text, [h for h in kept if not h.fuzzy], self._cues[lang])
+        spread = [h.locative for h in kept]
         groups = _chain_locatives(text, kept, self._cues[lang])
-        candidates = [self._candidates(lang, h.kid) for h in kept]
+        for h, locative in zip(kept, spread, strict=True):
+            h.locative = locative
+        candidates = [self._hit_candidates(lang, h) for h in kept]
         mentions = []
         for i, h in enumerate(kept):
             before_country = (
@@ -1368,6 +1503,7 @@ class Gazetteer:
                     region_like=h.admin
                     or before_country
                     or text[h.end : h.end + 2].lstrip().startswith(")"),
+                    fuzzy=h.fuzzy,
                 )
             )
         codes = [c.country_code for h in demonyms for c in self._candidates(lang, h.kid)[:1]]
@@ -1474,7 +1610,44 @@ class Gazetteer:
             if _GLUED_ARTICLE.search(text, max(0, o_start - 4), o_start):
                 continue  # "Al-Shabaab", "al-Sadr": a name the index knows only without "al"
             hits.append(self._cues_en(text, o_start, o_end, kid, flags))
+        if cased and self._ix.skeletons:
+            hits.extend(self._fuzzy_hits_en(text, hits))
         return hits
+
+    def _fuzzy_hits_en(self, text: str, exact: list[_Hit]) -> list[_Hit]:
+        """Capitalised names in a place context that no exact name covers, found by their
+        transliteration skeleton ("in Al-Khudraniyah, Shirqat" -> Ash Sharqat).
+
+        A hit carries _F_CONTEXT: it is no evidence of what the article is about and is kept
+        only for a place in a country the article names (see ``locate``).
+        """
+        ix = self._ix
+        translit = ix.translit
+        spans = [(h.start, h.end) for h in exact]
+        out: list[_Hit] = []
+        for m in self._fuzzy_name.finditer(text):
+            start, stop = m.span()
+            if any(s < stop and e > start for s, e in spans):
+                continue  # an exact name overlaps it: the exact reading wins
+            before = text[max(0, start - 40) : start].rstrip()
+            prev = before[-1:]
+            if not (prev in ",(" or _last_word(before).lower() in self._fuzzy_gate):
+                continue
+            words = m.group().split(" ")
+            for n in range(len(words), 0, -1):
+                end = start + len(" ".join(words[:n]))
+                written = text[start:end]
+                if words[0].lower() in self._fuzzy_never:
+                    break
+                row = ix.skeletons.get(translit.skeleton(written))
+                if row is None:
+                    continue
+                hit = self._cues_en(text, start, end, row, _F_CONTEXT)
+                if hit.locative:
+                    hit.fuzzy = True
+                    out.append(hit)
+                break
+        return out
 
     def _cues_en(self, text: str, start: int, end: int, kid: int, flags: int) -> _Hit:
         cues = self._cues["en"]
@@ -1660,14 +1833,52 @@ class Gazetteer:
             weights[context.default_country] += 1.0
         out: list[ResolvedPlace] = []
         for mention in mentions:
+            if mention.fuzzy:
+                continue
             place, score = self._best(mention, local)
             if mention.needs_context and weights[place.country_code] <= 0:
                 continue
             out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
+        if len(out) < len(mentions):
+            out = self._anchored(text, [m for m in mentions if m.fuzzy], out, weights, local)
         out = self._contained(text, out, weights, local)
         if lang == "en" or (lang not in ("ar", "en") and _language(text, lang) == "en"):
             out.extend(self._unlisted(text, out, weights))
         return _rank(out, weights)
+
+    def _anchored(
+        self,
+        text: str,
+        fuzzy: list[PlaceMention],
+        resolved: list[ResolvedPlace],
+        weights: Mapping[str, float],
+        context: GeoContext,
+    ) -> list[ResolvedPlace]:
+        """``resolved`` plus the skeleton matches its places vouch for, in text order.
+
+        A name matched by its skeleton ("Shirqat" for Ash Sharqat) is a guess from the
+        spelling: it is kept only as a place in the region of a town or region the same
+        sentence names exactly, close by ("Shirqat, Saladin, Iraq", "Hazano in Idleb"), in a
+        country the article is mostly about: the way a reader places an unfamiliar spelling.
+        """
+        top = max(weights.values(), default=0.0)
+        out = list(resolved)
+        for mention in fuzzy:
+            anchors = [
+                r
+                for r in resolved
+                if abs(r.mention.start - mention.start) <= _FUZZY_REACH
+                and not _SENTENCE_END.search(
+                    text, min(r.mention.end, mention.end), max(r.mention.start, mention.start)
+                )
+            ]
+            agreeing = _agreeing(mention.candidates, anchors, weights, top)
+            if not agreeing:
+                continue
+            mention = dataclasses.replace(mention, candidates=agreeing)
+            place, score = self._best(mention, context)
+            out.append(ResolvedPlace(mention, place, self.location(mention, place), score))
+        return sorted(out, key=lambda r: r.mention.start)
 
     def _contained(
         self,
@@ -1947,6 +2158,8 @@ _CONTAINED_VILLAGE = 100_000
 
 # A village is placed by a known place at most this many characters after its name.
 _UNLISTED_REACH = 90
+# A skeleton match is vouched for by an exact place at most this many characters away.
+_FUZZY_REACH = 90
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
 # A capitalised name of one to four words ("Pein Hne Taw", "Tal al-Hawa", "Mong Pun (1)").
 _NAME = (
@@ -2054,6 +2267,43 @@ def _inside_name(text: str, start: int, end: int) -> bool:
         return True
     following = _NEXT_WORD.match(after)
     return following is not None and following.group(1)[0].isupper()
+
+
+def _agreeing(
+    candidates: Iterable[Place],
+    anchors: list[ResolvedPlace],
+    weights: Mapping[str, float],
+    top: float,
+) -> tuple[Place, ...]:
+    """The candidates of a skeleton match that its ``anchors`` (exact places named close by)
+    vouch for: in the admin1 region of an anchor below country level, in a country the
+    article is mostly about. A country alone vouches for nothing: "the Myanmar police" says
+    nothing about which of its many villages spelled alike is meant."""
+    regions = {a.place.region_id for a in anchors if a.place.precision != "country"}
+    out = []
+    for place in candidates:
+        weight = weights.get(place.country_code, 0.0)
+        if place.region_id in regions and weight > 0 and weight >= 0.5 * top:
+            out.append(place)
+    return tuple(out)
+
+
+def _fuzzy_name_pattern(particles: Iterable[str]) -> re.Pattern[str]:
+    """One to three capitalised words, with article particles between or before them
+    ("Shirqat", "Hosh al-Dawahira", "al-Khudraniyah", "Kyain Seikgyi")."""
+    part = "|".join(sorted(map(re.escape, particles), key=len, reverse=True)) or "(?!)"
+    word = r"[A-Z][a-z\u00DF-\u00FF'’]+(?:-[A-Z][a-z\u00DF-\u00FF'’]+)*"
+    return re.compile(
+        rf"(?<![\w'’-])(?:(?i:{part})-)?{word}(?:[- ](?:(?i:{part})[- ])?{word}){{0,2}}(?![\w'’])"
+    )
+
+
+def _last_word(text: str) -> str:
+    match = _LAST_WORD.search(text)
+    return match.group() if match else ""
+
+
+_LAST_WORD = re.compile(r"[A-Za-z]+$")
 
 
 def _capitalised(written: str, acronym: bool) -> bool:

@@ -19,6 +19,8 @@ from streams.geo import (
     GazetteerConfigError,
     GeoContext,
     ResolvedPlace,
+    _cache_key,
+    _load_config,
     get_gazetteer,
 )
 from streams.settings import PROJECT_ROOT, cache_dir, config_dir
@@ -325,6 +327,61 @@ def test_generic_landmark_needs_its_country_in_context(gaz: Gazetteer) -> None:
     assert gaz.locate(text, "en", iraq)[0].location.canonical == "US Embassy in Baghdad"
 
 
+# Transliteration variants: a spelling GeoNames lacks, placed by its skeleton only where an
+# exact place close by vouches for it.
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "canonical", "admin1"),
+    [
+        ("A drone dropped explosive devices in Shirqat, Saladin, Iraq.",
+         "Shirqat", "Ash Sharqat", "Salah al-Din"),
+        ("A drone was shot down over the coalition headquarters in Buraiqeh district, Aden, Yemen.",
+         "Buraiqeh", "Al Burayqah", "Aden"),
+        ("Drones targeted a base in Al-Malikeyyeh in rural Al Hasakeh.",
+         "Al-Malikeyyeh", "Al Malikiyah", "Al-Hasakah"),
+        ("Drones targeted positions in the northern countryside of Ein Issa in Ar-Raqqa.",
+         "Ein Issa", "Ayn Isa", "Raqqa"),
+    ],
+)  # fmt: skip
+def test_transliteration_variant_resolves(
+    gaz: Gazetteer, text: str, written: str, canonical: str, admin1: str
+) -> None:
+    found = best(gaz, text, "en")
+    assert found.mention.text == written
+    assert (found.place.canonical, found.place.admin1) == (canonical, admin1)
+
+
+@pytest.mark.parametrize(
+    ("text", "unplaced"),
+    [
+        # nothing close by says where it is: the spelling alone places nothing
+        ("An IS guided drone fired at a civilian gathering in Al-Khudraniyah, Shirqat.",
+         "Shirqat"),
+        # spelled like a village of another region (Tangyan, Shan) than the one named
+        ("A drone bomb hit the Thingyan festival pavilion in Myitkyina, Kachin state.",
+         "Thingyan"),
+        # named as who acted, not where ("pro-Iran" vouches for no Iranian village)
+        ("Drones targeted pro-Iran militias on the outskirts of Quriyeh town in Deir ez Zor.",
+         "Quriyeh"),
+    ],
+)  # fmt: skip
+def test_skeleton_without_a_vouching_place_is_not_a_place(
+    gaz: Gazetteer, text: str, unplaced: str
+) -> None:
+    resolved = gaz.locate(text, "en", gaz.context(text, "en"))
+    assert all(r.mention.text != unplaced or r.place.geonameid is None for r in resolved), [
+        (r.mention.text, r.place.canonical) for r in resolved
+    ]
+
+
+def test_exact_name_wins_over_skeleton(gaz: Gazetteer) -> None:
+    # "Kirkouk" is a GeoNames spelling of Kirkuk: found as written, not guessed
+    found = best(gaz, "Drones struck Kirkouk, Kirkuk province, Iraq.", "en")
+    assert found.place.canonical == "Kirkuk"
+    assert not found.mention.fuzzy
+
+
 # --------------------------------------------------------------------------------------------
 # Records, helpers, API shape
 
@@ -569,6 +626,8 @@ def _copy_config(tmp_path: Path) -> Path:
          "lon: 2}\n", "another country"),
         ("history.yaml", "PK.TA: {canonical: FATA, until: 2018-05-31, now_in: PK.99, lat: 1, "
          "lon: 2}\n", "no admin1 region"),
+        ("transliteration.yaml", "rewrites: [[KH, x]]\nmin_length: 5\nmin_population: 0\n",
+         "transliteration.yaml: rewrites"),
     ],
 )  # fmt: skip
 def test_config_errors_name_file_and_key(
@@ -586,6 +645,14 @@ def test_missing_config_file(tmp_path: Path) -> None:
     (folder / "cues.yaml").unlink()
     with pytest.raises(GazetteerConfigError, match=r"cues\.yaml: missing"):
         Gazetteer.load(config=folder, cache=tmp_path / "cache")
+
+
+def test_transliteration_rules_change_the_cache_key(tmp_path: Path) -> None:
+    folder = _copy_config(tmp_path)
+    before = _cache_key(_load_config(folder))
+    path = folder / "transliteration.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert _cache_key(_load_config(folder)) != before
 
 
 def test_compiled_index_is_cached(gaz: Gazetteer) -> None:
