@@ -891,8 +891,8 @@ def sustained(run: LoadRun, step: Step) -> tuple[bool, str]:
 
     Two stages, two backlogs: articles not yet extracted, and extracted incidents not yet
     corroborated and published. Each may grow by three seconds of input over the step and end
-    below five: internal hops wait for a transaction commit (2.8 s by default), so a stage
-    that keeps up still holds a few seconds of input now and then.
+    below five: internal hops wait for a transaction commit (``INCIDENT_COMMIT_INTERVAL``), so
+    a stage that keeps up still holds some input now and then.
     """
     first = run.watcher.at(step.start) or run.watcher.samples[0]
     last = run.watcher.at(step.end + 0.01) or run.watcher.samples[-1]
