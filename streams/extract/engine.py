@@ -416,6 +416,10 @@ class Extractor:
 
         incidents = _merge_duplicates(_chain(readings))
         kept = [i for i in incidents if _specific(i)]
+        # Only after the cut: a scene set elsewhere makes no vague reading an incident.
+        for inc in kept:
+            if inc.location()[0] is None:
+                _set_scene(inc, sentences, places)
         # A dropped reading (too vague to be an incident) may still accuse or claim: it then
         # attributes its neighbours like any other non-incident sentence.
         for dropped in (i for i in incidents if not _specific(i)):
@@ -815,11 +819,17 @@ def _place(
     محكمة مدينة كركوك", "in Balhaf town, Shabwah governorate"), at a lower confidence.
     """
     named = _Spans(text, names)
+    # A locative place that is a whole name by itself stays a place: "over Riyadh" is where
+    # drones were downed even though "Riyadh" may also stand for the government.
+    whole = set(names)
     places = [
         p
         for p in located
         # part of a name: "Kurdistan Workers' Party", "حزب الله اللبناني"
-        if not named.overlaps(p.mention.start, p.mention.end)
+        if (
+            not named.overlaps(p.mention.start, p.mention.end)
+            or (p.mention.locative and (p.mention.start, p.mention.end) in whole)
+        )
         and _bare(p.mention.text) not in _GENERIC_PLACE_WORDS
     ]
     # The sentence's places agree with each other ("Omar - Oil Fields in Deir ez Zor"): a
@@ -911,6 +921,27 @@ def _place(
         return rehomed[start], conf * (_FALLBACK_PLACE if fallback else 1.0), fallback
     confidence = _PLACE_CONFIDENCE.get(location.precision, 0.5)
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
+
+
+def _set_scene(inc: _Incident, sentences: Sequence[Sentence], places: _ArticlePlaces) -> None:
+    """Give ``inc``, which names no place, the scene an earlier sentence sets, if any.
+
+    A lead often sets the scene in a sentence the extractor does not read as the incident
+    ("in Kyainseikgyi township (Kawkareik district, Kayin state), joint forces ... carried out
+    drones trikes"; the next sentence: "... died in the drone strikes"). The nearest earlier
+    sentence with a place named locatively stands in, at a stand-in's confidence.
+    """
+    first = min(inc.indices())
+    for sentence in reversed(sentences[:first]):
+        located = [p for p in places.within(sentence) if p.mention.locative]
+        if not located:
+            continue
+        location, conf, _ = _place(places.body, located, ())
+        if location is not None and location.precision != "country":
+            reading = inc.readings[0]
+            reading.location, reading.place_fallback = location, True
+            reading.place_conf = conf * _FALLBACK_PLACE
+            return
 
 
 class _Spans:

@@ -671,3 +671,20 @@ def test_a_town_followed_by_its_region_is_the_place(
     assert inc.location is not None
     assert (inc.location.canonical, inc.location.admin1) == (town, region)
     assert inc.location.precision == "city"
+
+
+def test_drones_downed_over_a_city_are_located_there(extractor: Extractor) -> None:
+    body = "Two explosives-laden drones were shot down by air defenses over Riyadh, Saudi Arabia."
+    [inc] = extractor.extract(Article(id="over", body=body, language="en"))
+    assert inc.location is not None
+    assert (inc.location.canonical, inc.location.admin1) == ("Riyadh", "Riyadh")
+
+
+def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extractor) -> None:
+    body = (
+        "Fighting resumed in Kawkareik township, Kayin state, on Monday. "
+        "Three soldiers died in a drone strike on the army post."
+    )
+    [inc] = extractor.extract(Article(id="scene", body=body, language="en"))
+    assert inc.location is not None
+    assert inc.location.admin1 == "Kayin"
