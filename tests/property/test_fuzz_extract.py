@@ -125,9 +125,15 @@ class _OverBudget(Exception):
     pass
 
 
+# Read once before counting: indexes built on first use (a language's, a lexicon's) are not
+# work that grows with a body, but counted in the first case they swamp its base.
+_WARM_UP = "Rockets hit Baghdad, killing 3. Gunmen attacked Sharqat, Iraq. قصف أربيل بـ14 صاروخاً."
+
+
 def count_calls(body: str, budget: int | None = None) -> int:
     """Python calls made extracting from ``body``; stops (raises) past ``budget``."""
     extractor = get_extractor()  # loaded before counting starts
+    extractor.extract(Article(id="warm", body=_WARM_UP, published_at=NOW), now=NOW)
     article = Article(id="linear", body=body, published_at=NOW)
     calls = 0
 
