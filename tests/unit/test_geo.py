@@ -792,3 +792,35 @@ def test_town_part_named_abroad_is_part_of_the_town_after_it(gaz: Gazetteer) -> 
         "Nineveh",
         "district",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "admin1"),
+    [
+        # a division of Burkina Faso written after the village, no country named
+        ("Soldiers were hit by a drone near the gold mine of Dablo (Yatenga).", "Nord"),
+        ("A drone dropped explosives on a market in Boulsa (Namentenga), Burkina Faso.", None),
+    ],
+)
+def test_second_level_division_places_the_region(
+    gaz: Gazetteer, text: str, admin1: str | None
+) -> None:
+    regions = {r.location.admin1 for r in gaz.locate(text, "en", gaz.context(text, "en"))}
+    if admin1 is None:  # the town itself is known: its region, not the division's guess
+        assert "Centre-Nord" in regions
+    else:
+        assert admin1 in regions
+
+
+def test_second_level_division_needs_a_whole_capitalised_name(gaz: Gazetteer) -> None:
+    # "Ocean" is a county of New Jersey, but here part of "Indian Ocean"
+    text = "US officials said a drone hit a tanker in the Indian Ocean on its way to India."
+    regions = {r.location.admin1 for r in gaz.locate(text, "en", gaz.context(text, "en"))}
+    assert "New Jersey" not in regions
+
+
+def test_second_level_division_never_overrides_a_named_town(gaz: Gazetteer) -> None:
+    text = "A drone struck a convoy near Ouahigouya, Yatenga, in northern Burkina Faso."
+    resolved = gaz.locate(text, "en", gaz.context(text, "en"))
+    assert resolved[0].location.canonical == "Ouahigouya"
+    assert [r.mention.text for r in resolved].count("Yatenga") == 0
