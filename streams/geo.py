@@ -1667,11 +1667,16 @@ class Gazetteer:
         """
         ix = self._ix
         translit = ix.translit
-        spans = [(h.start, h.end) for h in exact]
+        # Exact spans by start, with the furthest end reached so far: whether one overlaps a
+        # name is a bisection, not a pass over all of them.
+        spans = sorted((h.start, h.end) for h in exact)
+        starts = [s for s, _ in spans]
+        reach = list(itertools.accumulate((e for _, e in spans), max))
         out: list[_Hit] = []
         for m in self._fuzzy_name.finditer(text):
             start, stop = m.span()
-            if any(s < stop and e > start for s, e in spans):
+            before_stop = bisect.bisect_left(starts, stop)
+            if before_stop and reach[before_stop - 1] > start:
                 continue  # an exact name overlaps it: the exact reading wins
             before = text[max(0, start - 40) : start].rstrip()
             prev = before[-1:]
@@ -1945,6 +1950,9 @@ class Gazetteer:
         total = sum(context.countries.values())
         cues = self._cues["en"]
         out = list(resolved)
+        members: dict[int, list[int]] = defaultdict(list)
+        for j, c in enumerate(resolved):
+            members[c.mention.group].append(j)
         for i, r in enumerate(resolved):
             if (
                 r.place.precision in ("admin1", "country", "landmark")
@@ -1953,10 +1961,14 @@ class Gazetteer:
                 or _inside_name(text, r.mention.start, r.mention.end)
             ):
                 continue  # "Cali" of "Buuraha Cali Miskat" is no place of its own
+            # The next few names of the same list: a place's region follows it closely, and a
+            # list of hundreds of names must not make every name read all the others.
+            group = members[r.mention.group]
+            after = bisect.bisect_right(group, i)
             later = [
-                (j, c)
-                for j, c in enumerate(resolved[i + 1 :], start=i + 1)
-                if c.mention.group == r.mention.group and c.mention.start > r.mention.end
+                (j, resolved[j])
+                for j in group[after : after + _CONTAINER_REACH]
+                if resolved[j].mention.start > r.mention.end
             ]
             found = next(
                 (
@@ -2481,13 +2493,24 @@ def _sentence_start(text: str, index: int) -> bool:
     return i < 0 or text[i] in ".!?\n:;"
 
 
+_CONTAINER_REACH = 8  # names after a place, in its list, among which its region is looked for
+
+
 def _longest_first(hits: list[_Hit]) -> list[_Hit]:
     """Overlapping matches: the longest wins, then the earliest (SpanRuler's policy)."""
+    # The chosen spans never overlap, so sorted by start they are sorted by end too: a new
+    # span is checked against its two neighbours only (bisection), not against every one.
+    starts: list[int] = []
+    ends: list[int] = []
     chosen: list[_Hit] = []
     for hit in sorted(hits, key=lambda h: (-(h.end - h.start), h.start)):
-        if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
-            chosen.append(hit)
-    return sorted(chosen, key=lambda h: h.start)
+        at = bisect.bisect_right(starts, hit.start)
+        if (at and ends[at - 1] > hit.start) or (at < len(starts) and starts[at] < hit.end):
+            continue
+        starts.insert(at, hit.start)
+        ends.insert(at, hit.end)
+        chosen.insert(at, hit)
+    return chosen
 
 
 def _chain_locatives(text: str, hits: list[_Hit], cues: _Cues) -> list[int]:
