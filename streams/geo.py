@@ -2034,15 +2034,7 @@ class Gazetteer:
             if rid is None:
                 continue  # no region to place a village in
             written = r.mention.text
-            place = dataclasses.replace(
-                region,
-                id=-1,
-                canonical=written,
-                precision="city",
-                geonameid=None,
-                population=0,
-                parent=None,
-            )
+            place = _unlisted(region, written, "city")
             location = _moved(
                 self.location(r.mention, region),
                 name=written,
@@ -2076,15 +2068,7 @@ class Gazetteer:
                 and not any(w.lower() in _JOINING_WORDS for w in gap)
             ):
                 written = r.mention.text
-                place = dataclasses.replace(
-                    c.place,
-                    id=-1,
-                    canonical=written,
-                    precision="district",
-                    geonameid=None,
-                    population=0,
-                    parent=c.place.canonical,
-                )
+                place = _unlisted(c.place, written, "district", parent=c.place.canonical)
                 location = _moved(c.location, name=written, canonical=written, precision="district")
                 return ResolvedPlace(r.mention, place, location, r.score)
         return None
@@ -2246,15 +2230,7 @@ class Gazetteer:
                 lat=region.lat,
                 lon=region.lon,
             )
-            place = dataclasses.replace(
-                anchor.place,
-                id=-1,
-                canonical=written,
-                precision="city",
-                geonameid=None,
-                population=0,
-                parent=None,
-            )
+            place = _unlisted(anchor.place, written, "city")
             out.append(ResolvedPlace(mention, place, location, anchor.score))
         if replaced:
             resolved[:] = [r for r in resolved if id(r) not in replaced]
@@ -2343,6 +2319,19 @@ def _unlisted_names(
             locative = cue is None or cue.lower() in cues.locative
             kind = m.groupdict().get("type")
             yield start, end, locative, kind is not None and kind.lower() in cues.town_parts
+
+
+def _unlisted(within: Place, written: str, precision: str, parent: str | None = None) -> Place:
+    """A place the gazetteer lacks, named as the text writes it, inside ``within``."""
+    return dataclasses.replace(
+        within,
+        id=-1,
+        canonical=written,
+        precision=precision,
+        geonameid=None,
+        population=0,
+        parent=parent,
+    )
 
 
 def _moved(location: Location, **changes: Any) -> Location:
