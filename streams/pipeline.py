@@ -26,7 +26,6 @@ from streams.corroborate import merge as merge_reports
 from streams.records import Alert, Article, Incident, WindowRange
 from streams.settings import Topics, config_dir
 from streams.windows import (
-    EPOCH,
     PANE_SUFFIX,
     Contribution,
     LateIncident,
@@ -34,7 +33,6 @@ from streams.windows import (
     Watermark,
     Window,
     WindowsConfig,
-    WindowSpec,
     WindowState,
     as_utc,
     close_due,
@@ -55,10 +53,9 @@ from streams.windows import (
     retract,
     spans,
     to_json,
+    window_ends,
     window_key,
 )
-
-_MICRO = timedelta(microseconds=1)
 
 # Late incidents have their own topic, keyed by region like the others.
 _WATERMARK = "watermark"
@@ -196,9 +193,10 @@ class Pipeline:
         self._states: dict[str, tuple[Any, WindowState]] = {}
         specs = self.config.windows.specs
         # What is stored: tumbling windows themselves, hopping windows as their panes.
-        self._stored = tuple(pane_spec(spec) if spec.hopping else spec for spec in specs)
-        self._stored_specs = {spec.kind: spec for spec in self._stored}
         self._panes = {spec.kind: pane_spec(spec) for spec in specs if spec.hopping}
+        self._stored_specs = {spec.kind: spec for spec in specs if not spec.hopping} | {
+            pane.kind: pane for pane in self._panes.values()
+        }
         self._ruled = {rule.window for rule in self.config.rules}
         self._closing_ruled = {rule.window for rule in self.config.rules if rule.on_close}
 
@@ -326,10 +324,6 @@ class Pipeline:
         state = load_state(data)
         self._states[key] = (data, state)
         return state
-
-    def _stored_spec(self, kind: str) -> WindowSpec:
-        """The spec of a stored kind (a pane kind included); KeyError when there is none."""
-        return self._stored_specs[kind]
 
     def _put_state(self, key: str, state: WindowState) -> None:
         data = to_json(state)
@@ -580,7 +574,7 @@ class Pipeline:
         for region, kind in sorted(panes):
             spec = self.config.windows.spec(kind)
             done = self._closed_through(region, kind)
-            candidates = _ends_over(panes[region, kind], spec, after=done, until=until)
+            candidates = window_ends(panes[region, kind], spec, after=done, until=until)
             if not candidates:
                 continue
             ordered = [Span(kind, end - spec.size, end) for end in sorted(candidates)]
@@ -591,9 +585,6 @@ class Pipeline:
                     alerts.extend(self._publishable(found, closed, now))
             self.stores.closing[_closing_key(region, kind)] = as_utc(ordered[-1].end).isoformat()
         return alerts
-
-    def _open_windows(self, owns: Callable[[str], bool] | None = None) -> list[_Held]:
-        return self._scan(owns)[0]
 
     def on_tick(self, now: datetime, owns: Callable[[str], bool] | None = None) -> list[Alert]:
         """Close the windows due (by event clock, or wall clock when idle); expire old state.
@@ -636,7 +627,7 @@ class Pipeline:
             if isinstance(data, WindowState):
                 data = data.to_json()
             try:
-                retention = self._stored_spec(data["kind"]).retention
+                retention = self._stored_specs[data["kind"]].retention
             except KeyError:
                 retention = timedelta(0)  # a kind no longer configured: nothing will read it
             end = _Held(key, data["kind"], datetime.fromisoformat(data["end"]))
@@ -727,29 +718,6 @@ class _Held(NamedTuple):
     key: str
     kind: str
     end: datetime
-
-
-def _ends_over(
-    pane_starts: Iterable[datetime],
-    spec: WindowSpec,
-    *,
-    after: datetime | None,
-    until: datetime | None,
-) -> set[datetime]:
-    """Ends of the ``spec`` windows holding any of the panes, in ``(after, until]``."""
-    # In whole steps since the epoch (window n spans [n*step, n*step + size)): every tick
-    # runs this over every pane of the partition, so no window is built.
-    step = spec.step // _MICRO
-    size = spec.size // _MICRO
-    low = -(10**18) if after is None else ((as_utc(after) - EPOCH) // _MICRO - size) // step + 1
-    high = 10**18 if until is None else ((as_utc(until) - EPOCH) // _MICRO - size) // step
-    found: set[int] = set()
-    for start in pane_starts:
-        offset = (as_utc(start) - EPOCH) // _MICRO
-        first = max((offset - size) // step + 1, low)
-        last = min(offset // step, high)
-        found.update(range(first, last + 1))
-    return {EPOCH + (n * step + size) * _MICRO for n in found}
 
 
 def _closing_key(region: str, kind: str) -> str:

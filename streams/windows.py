@@ -269,19 +269,45 @@ def spans(event_time: datetime, specs: Iterable[WindowSpec]) -> list[Span]:
     >>> [w.start.isoformat() for w in spans(datetime(2021, 2, 22, 18, 30, tzinfo=UTC), [spec])]
     ['2021-02-22T18:00:00+00:00']
     """
-    moment = as_utc(event_time)
-    # Whole microseconds since the epoch: exact integer arithmetic, no float drift.
-    offset = (moment - EPOCH) // _MICRO
+    offset = _micros(event_time)
     found = []
     for spec in specs:
-        size = spec.size // _MICRO
-        step = spec.step // _MICRO
-        last = offset // step  # the latest window start at or before the event
-        first = (offset - size) // step + 1  # the earliest window that still contains it
-        for index in range(first, last + 1):
-            start = EPOCH + timedelta(microseconds=index * step)
+        for index in _holding(offset, spec):
+            start = EPOCH + index * spec.step
             found.append(Span(spec.kind, start, start + spec.size))
     return found
+
+
+def window_ends(
+    pane_starts: Iterable[datetime],
+    spec: WindowSpec,
+    *,
+    after: datetime | None,
+    until: datetime | None,
+) -> set[datetime]:
+    """Ends of the ``spec`` windows holding any of the panes, in ``(after, until]``."""
+    # In window numbers (window n starts at n * step): every tick runs this over every pane
+    # of the partition, so no window is built.
+    step, size = spec.step // _MICRO, spec.size // _MICRO
+    low = -(10**18) if after is None else (_micros(after) - size) // step + 1
+    high = 10**18 if until is None else (_micros(until) - size) // step
+    found: set[int] = set()
+    for start in pane_starts:
+        held = _holding(_micros(start), spec)
+        found.update(range(max(held.start, low), min(held.stop, high + 1)))
+    return {EPOCH + n * spec.step + spec.size for n in found}
+
+
+def _micros(moment: datetime) -> int:
+    # Whole microseconds since the epoch: exact integer arithmetic, no float drift.
+    return (as_utc(moment) - EPOCH) // _MICRO
+
+
+def _holding(offset: int, spec: WindowSpec) -> range:
+    """Numbers of the ``spec`` windows that contain the instant ``offset`` (microseconds)."""
+    step, size = spec.step // _MICRO, spec.size // _MICRO
+    # From the earliest window that still contains it to the latest one starting by then.
+    return range((offset - size) // step + 1, offset // step + 1)
 
 
 def assign(event_time: datetime, specs: Iterable[WindowSpec]) -> list[WindowRange]:
