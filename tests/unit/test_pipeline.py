@@ -513,15 +513,15 @@ def test_a_tick_can_be_limited_to_the_regions_a_worker_owns(config: FlowConfig) 
 
 
 class CountingStore(dict[str, Any]):
-    """A plain store that counts writes per key prefix (a Faust table writes its changelog)."""
+    """A plain store that counts writes per window kind or store (each is a changelog record)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writes: dict[str, int] = {}
 
     def __setitem__(self, key: str, value: Any) -> None:
-        prefix = key.split("|")[0] if key.startswith("windows:") else key.split(":")[0]
-        kind = key.split("|")[1] if key.startswith("windows:") else prefix
+        # "windows:IQ.07|tumbling_1d|..." counts under its window kind, the rest by store.
+        kind = key.split("|")[1] if key.startswith("windows:") else key.split(":")[0]
         self.writes[kind] = self.writes.get(kind, 0) + 1
         super().__setitem__(key, value)
 
