@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 import orjson
@@ -136,6 +136,12 @@ class PlaceMention:
     # Matched by its transliteration skeleton ("Shirqat" for Ash Sharqat), not as written: a
     # guess kept only where the article and the sentence agree with it.
     fuzzy: bool = False
+    # The text states that the event is placed here ("coded to Katzrin"): the incident's
+    # location above any other the sentence names.
+    stated: bool = False
+    # The text means the land around the place, not the place ("in rural Deir ez Zor", "the
+    # countryside of Idleb"): a place named with it is the more precise scene.
+    surrounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,10 @@ class _Cues:
     person_titles: frozenset[str]
     unlisted_types: frozenset[str]
     town_parts: frozenset[str]
+    stated_by: frozenset[str]
+    surroundings: frozenset[str]
+    landmark_types: frozenset[str]
+    not_places: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -1303,6 +1313,8 @@ class _Hit:
     capital_neighbour: bool  # English: a capitalised word right before (part of a name?)
     continues: bool = False  # English: a capitalised word right after ("Waw Lay", "Ned Price")
     fuzzy: bool = False  # English: found by its skeleton, not as written
+    stated: bool = False  # English: "coded to X"
+    surrounds: bool = False  # English: "rural X", "the countryside of X", "X countryside"
 
 
 _AR_WORDS = re.compile(r"\w+|[^\w\s]")
@@ -1548,6 +1560,8 @@ class Gazetteer:
                     or before_country
                     or text[h.end : h.end + 2].lstrip().startswith(")"),
                     fuzzy=h.fuzzy,
+                    stated=h.stated,
+                    surrounds=h.surrounds,
                 )
             )
         codes = [c.country_code for h in demonyms for c in self._candidates(lang, h.kid)[:1]]
@@ -1768,7 +1782,12 @@ class Gazetteer:
         if after and after[0][0].isupper() and text[end : end + 1] == " ":
             low = after[0].lower()
             continues = not (low in cues.place_types or low in cues.admin_types or low in _CALENDAR)
-        return _Hit(start, end, kid, flags, locative, strong, admin, person, neighbour, continues)
+        hit = _Hit(start, end, kid, flags, locative, strong, admin, person, neighbour, continues)
+        hit.stated = _stated(lowered, cues)
+        hit.surrounds = _surrounds(lowered, after, cues)
+        if hit.stated:
+            hit.locative = True
+        return hit
 
     # -- context and resolution ------------------------------------------------------------
 
@@ -2179,7 +2198,8 @@ class Gazetteer:
         starts = [r.mention.start for r in known]
         out: list[ResolvedPlace] = []
         replaced: set[int] = set()
-        for start, end, locative, part in _unlisted_names(text, self._unlisted_en, cues):
+        for found in _unlisted_names(text, self._unlisted_en, cues):
+            start, end, kind = found.start, found.end, found.kind
             lo = bisect.bisect_left(starts, start)
             if lo > 0 and known[lo - 1].mention.end > start:
                 continue  # inside a longer known name
@@ -2201,8 +2221,19 @@ class Gazetteer:
                 ),
                 None,
             )
-            if anchor is None or (part and anchor.place.precision != "admin1"):
+            if anchor is None:
                 continue
+            if kind in ("part", "landmark") and not (
+                _reads_as_district(text, anchor, cues) or anchor.mention.surrounds
+            ):
+                # "in Faruq area, Mosul", "King Khalid Air Base near Khamis Mushayt": the
+                # town the gazetteer knows is the place
+                continue
+            if kind == "apposed" and not (
+                anchor.mention.start - end <= 2
+                and (anchor.mention.region_like or anchor.place.precision == "admin1")
+            ):
+                continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
             # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
             # country is a namesake; one in the anchor's country is the gazetteer's own.
             if any(r.place.country_code == anchor.place.country_code for r in inside):
@@ -2210,19 +2241,21 @@ class Gazetteer:
             replaced.update(id(r) for r in inside)
             region = anchor.location
             written = text[start:end]
+            precision = "landmark" if kind == "landmark" else "city"
             mention = PlaceMention(
                 start=start,
                 end=end,
                 text=written,
                 lang="en",
                 candidates=(),
-                locative=locative or anchor.mention.locative,
+                locative=found.locative or anchor.mention.locative,
                 group=anchor.mention.group,
+                stated=found.stated,
             )
             location = Location(
                 name=written,
                 canonical=written,
-                precision="city",
+                precision=precision,
                 country_code=region.country_code,
                 admin1=region.admin1,
                 region_id=region.region_id,
@@ -2230,7 +2263,7 @@ class Gazetteer:
                 lat=region.lat,
                 lon=region.lon,
             )
-            place = _unlisted(anchor.place, written, "city")
+            place = _unlisted(anchor.place, written, precision)
             out.append(ResolvedPlace(mention, place, location, anchor.score))
         if replaced:
             resolved[:] = [r for r in resolved if id(r) not in replaced]
@@ -2239,6 +2272,10 @@ class Gazetteer:
 
 # Words that join places as a list rather than nest one in the next ("Gaza and Israel").
 _JOINING_WORDS = frozenset({"and", "or", "و", "او", "between", "from", "to", "بين", "من", "الى"})
+# Words after a known name that make it a district holding villages ("Al Amadiya district").
+_DISTRICT_WORDS = frozenset(
+    {"district", "subdistrict", "sub-district", "tehsil", "township", "county", "municipality"}
+)
 # Words after a name that make it a part of a town ("the Old City district of Mosul").
 _TOWN_PART_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "quarter", "area"})
 # A place smaller than this, written before a country it is not in, is a village of that country.
@@ -2284,29 +2321,79 @@ def _sentence_bounds(text: str, index: int) -> tuple[int, int]:
     return lo, m2.start() if m2 else len(text)
 
 
-def _unlisted_patterns(cues: _Cues) -> tuple[re.Pattern[str], ...]:
-    """Patterns of names the text calls a village, town or area: "in X village", "near X
-    town" (group ``cue`` is the preposition), "the village of X", "in X (Town, Region)";
-    group ``type`` is the noun."""
+def _stated(before: Sequence[str], cues: _Cues) -> bool:
+    """Whether the words before a name state that the event is placed there ("coded to")."""
+    words = [w for w in before if w not in _DETERMINERS]
+    return any(" ".join(words[-len(p.split()) :]) == p for p in cues.stated_by)
+
+
+def _surrounds(before: Sequence[str], after: Sequence[str], cues: _Cues) -> bool:
+    """Whether a name stands for the land around a place: "rural X", "the countryside of X",
+    "X countryside" (lower-cased words before, words after as written)."""
+    if before and before[-1] in cues.surroundings:
+        return True
+    if len(before) >= 2 and before[-1] == "of" and before[-2] in cues.surroundings:
+        return True
+    return bool(after) and after[0].lower() in cues.surroundings
+
+
+class _Unlisted(NamedTuple):
+    """A name the text calls a place that the gazetteer may lack, and how it calls it."""
+
+    start: int
+    end: int
+    locative: bool
+    # village: "in X village"; part: "in X area" (of a town); landmark: "in Koniko Gas Field";
+    # apposed: "in X, Region"; stated: "coded to X"
+    kind: str
+    stated: bool = False
+
+
+def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Patterns of names the text calls a village, town, area or site, each with its kind:
+    "in X village", "near X town" (group ``cue`` is the preposition), "the village of X",
+    "in X (Town, Region)", "in Koniko Gas Field", "coded to X", "in X, Region"; group ``type``
+    is the noun."""
     kinds = cues.unlisted_types | cues.town_parts
     if not kinds:
         return ()
     types = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
-    cue = r"(?P<cue>(?i:in|near|at|around|outside|of|from))"
-    return (
-        re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
-        re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})"),
+    cue = r"(?P<cue>(?i:in|near|at|around|outside|of|from|on|along))"
+    out: list[tuple[str, re.Pattern[str]]] = [
+        (
+            "village",
+            re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
+        ),
+        ("village", re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})")),
         # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in
-        re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])"),
-    )
+        ("village", re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])")),
+        ("apposed", re.compile(rf"\b{cue}\s+(?P<name>{_NAME}),\s(?=[A-Z])")),
+    ]
+    if cues.landmark_types:
+        sites = "|".join(sorted((w.title() for w in cues.landmark_types), key=len, reverse=True))
+        # A capitalised kind of site ends the site's own name: "Kharab Al Jayr Airbase"
+        out.append(
+            (
+                "landmark",
+                re.compile(
+                    rf"\b{cue}\s+(?:(?i:the)\s+)?"
+                    rf"(?P<name>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){{0,3}} (?:{sites}))\b"
+                ),
+            )
+        )
+    if cues.stated_by:
+        phrases = "|".join(sorted(map(re.escape, cues.stated_by), key=len, reverse=True))
+        out.append(("stated", re.compile(rf"\b(?i:{phrases})\s+(?:(?i:the)\s+)?(?P<name>{_NAME})")))
+    # "coded to X" says where the event is: read first, whatever other pattern finds X
+    return tuple(sorted(out, key=lambda kp: kp[0] != "stated"))
 
 
 def _unlisted_names(
-    text: str, patterns: Iterable[re.Pattern[str]], cues: _Cues
-) -> Iterable[tuple[int, int, bool, bool]]:
-    """(start, end, locative, part of a town) of each name the patterns find, once per start."""
+    text: str, patterns: Iterable[tuple[str, re.Pattern[str]]], cues: _Cues
+) -> Iterable[_Unlisted]:
+    """Each name the patterns find, once per start (the first pattern to find it wins)."""
     seen: set[int] = set()
-    for pattern in patterns:
+    for kind, pattern in patterns:
         for m in pattern.finditer(text):
             start, end = m.span("name")
             first = m.group("name").split()[0].lower()
@@ -2314,11 +2401,29 @@ def _unlisted_names(
                 continue
             if first in cues.locative_adjectives or first in cues.place_types:
                 continue
+            if any(w.lower() in cues.not_places for w in m.group("name").split()):
+                continue  # "coded as Unidentified Military Forces": a party, not a place
             seen.add(start)
             cue = m.groupdict().get("cue")
             locative = cue is None or cue.lower() in cues.locative
-            kind = m.groupdict().get("type")
-            yield start, end, locative, kind is not None and kind.lower() in cues.town_parts
+            noun = (m.groupdict().get("type") or "").lower()
+            yield _Unlisted(
+                start,
+                end,
+                locative,
+                "part" if noun in cues.town_parts else kind,
+                stated=kind == "stated",
+            )
+
+
+def _reads_as_district(text: str, anchor: ResolvedPlace, cues: _Cues) -> bool:
+    """Whether a known place is written as a region or district ("Al Amadiya district",
+    "Duhok province"), not as a town."""
+    if anchor.place.precision == "admin1":
+        return True
+    following = _NEXT_WORD.match(text, anchor.mention.end)
+    word = following.group(1).lower() if following else ""
+    return word in cues.admin_types or word in _DISTRICT_WORDS
 
 
 def _unlisted(within: Place, written: str, precision: str, parent: str | None = None) -> Place:

@@ -846,6 +846,11 @@ def _place(
         for p in places
     ]
     named_countries = {p.location.country_code for p in places if p.location.precision == "country"}
+    # Countries of the land a sentence sets its places in ("in rural Deir ez Zor"): a town
+    # read in another country ("Ayyash" as Ayas, Turkey) is a namesake.
+    around_places = [p for p in places if p.mention.surrounds]
+    surrounding = {p.location.country_code for p in around_places}
+    first_start = min((p.mention.start for p in places), default=0)
     nearest = _Spans(text, events)
     best: tuple[tuple[int, ...], Location] | None = None
     # Region mention start -> a place the text puts in it that the gazetteer knows only abroad.
@@ -854,6 +859,15 @@ def _place(
         m_start, m_end = place.mention.start, place.mention.end
         code = place.location.country_code
         foreign = int(votes >= 2 and code != majority)
+        alien = int(bool(surrounding) and code not in surrounding)
+        location = place.location
+        container = next((p for p in around_places if p.mention.start > m_start), None)
+        if alien and container is not None and location.precision in ("city", "district"):
+            # "Ayyash in the countryside of Deir ez Zor": a village of that land, as written.
+            location, alien = _rehome(place, container.location), 0
+        # The land around a town yields to a place named before it ("in Mahkan town in Deir
+        # ez Zor countryside"), not to its own region ("the countryside of Ein Issa in Raqqa").
+        around = int(place.mention.surrounds and m_start > first_start)
         region = _apposed_region(text, place, admins, named_countries)
         off_region = int(region is not None)
         if region is not None:
@@ -898,22 +912,25 @@ def _place(
         # A region or town beats a country; then nearness to the event; then precision
         # ("هجوم أربيل" in "كردستان العراق" is in Erbil).
         key = (
+            alien,
+            int(not place.mention.stated),
             fallback,
             dateline,
             int(precision == "country") if not fallback else 0,
             reference,
             foreign,
             off_region,
+            around,
             near,
             _PRECISION_ORDER.get(precision, 9),
             rank,
             m_start,
         )
         if best is None or key < best[0]:
-            best = (key, place.location)
+            best = (key, location)
     if best is None:
         return None, 0.0, False
-    location, fallback = best[1], bool(best[0][0])
+    location, fallback = best[1], bool(best[0][2])
     start = best[0][-1]
     if location.precision == "admin1" and start in rehomed:
         # "in El Plateado (Cauca)": El Plateado, placed in Cauca, at a region's confidence

@@ -688,3 +688,55 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
     [inc] = extractor.extract(Article(id="scene", body=body, language="en"))
     assert inc.location is not None
     assert inc.location.admin1 == "Kayin"
+
+
+@pytest.mark.parametrize(
+    ("body", "place", "precision", "admin1"),
+    [
+        # the record says where it codes the event, even a place the gazetteer lacks
+        ("On 2 May 2024, unknown militants attacked a police post in the municipality of "
+         "Chilapa (coded to El Jaguey), Guerrero, with explosive drones.",
+         "El Jaguey", "city", "Guerrero"),
+        ("On 5 March 2024, a drone struck an army checkpoint in the Golan Heights, coded to "
+         "Majdal Shams (Quneitra). No casualties were reported.",
+         "Majdal Shams", "city", "Quneitra"),
+        # the land around a town yields to the town named in it...
+        ("On 8 June 2024, a drone by unknown forces struck a truck in Hajin town in the eastern "
+         "countryside of Deir ez Zor, killing two men.", "Hajin", "city", "Deir ez-Zor"),
+        # ...not to its own region
+        ("On 9 June 2024, drones targeted QSD positions in the western countryside of Ein Issa "
+         "in Ar-Raqqa.", "Ein Issa", "city", "Raqqa"),
+        # a village spelled like a Turkish town lies in the land the sentence names
+        ("On 10 June 2024, an unidentified drone struck a weapons depot of pro-Iran militias in "
+         "Ayyash in the countryside of Deir ez Zor.", "Ayyash", "city", "Deir ez-Zor"),
+        # a site the gazetteer lacks, named with its kind
+        ("On 11 June 2024, Islamic Resistance in Iraq attacked the Coalition base at the Conoco "
+         "Gas Field in the countryside of Deir ez Zor with drones.",
+         "Conoco Gas Field", "landmark", "Deir ez-Zor"),
+        # but a site next to a known town is placed at the town
+        ("On 12 June 2024, Houthi drones targeted King Khalid Air Base near Khamis Mushait, "
+         "Asir, Saudi Arabia.", "Khamis Mushait", "city", "Asir"),
+        # "in X, Region, Country": X is a town of that region
+        ("On 13 June 2024, gunmen opened fire on a checkpoint in Qarat Shiha, Diyala, Iraq, "
+         "killing two soldiers.", "Qarat Shiha", "city", "Diyala"),
+        ("On 14 June 2024, in Yebyu township (Dawei district, Tanintharyi region), resistance "
+         "forces attacked a military column with drones.", "Yebyu", "city", "Tanintharyi"),
+        ("On 15 June 2024, a suicide drone struck regime positions on the Kbana axis in the "
+         "countryside of Latakia.", "Kbana", "city", "Latakia"),
+        # an area of a district is the place; an area of a named town is the town
+        ("On 17 June 2024, PKK militants attacked Turkish army positions in the Gire Sipi area "
+         "in the Al Amadiya district of Duhok with drones.", "Gire Sipi", "city", "Duhok"),
+        ("On 18 June 2024, a bomb exploded in the Gulshan area, Karachi city, Sindh province, "
+         "killing one.", "Karachi", "city", "Sindh"),
+        # a party "coded as" is not a place
+        ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
+         "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),
+    ],
+)  # fmt: skip
+def test_the_most_specific_place_the_record_names(
+    extractor: Extractor, body: str, place: str, precision: str, admin1: str
+) -> None:
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    loc = inc.location
+    assert loc is not None
+    assert (loc.name, loc.precision, loc.admin1) == (place, precision, admin1)
