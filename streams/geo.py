@@ -2030,7 +2030,12 @@ class Gazetteer:
             ):
                 continue
             words = _LATIN_WORD.findall(text[r.mention.end : r.mention.end + 20])
-            village = bool(words) and words[0].lower() in cues.unlisted_types
+            noun = words[0].lower() if words else ""
+            village = noun in cues.unlisted_types and not (
+                # "in Habra district, Sanaa city": a district of the town
+                noun in _DISTRICT_WORDS
+                and any(_next_word(text, c.mention.end) in _TOWN_WORDS for _, c in later[:k])
+            )
             if not village and any(
                 c.place.country_code == cc and c.place.precision not in ("admin1", "country")
                 for _, c in later[:k]
@@ -2229,6 +2234,11 @@ class Gazetteer:
                 # "in Faruq area, Mosul", "King Khalid Air Base near Khamis Mushayt": the
                 # town the gazetteer knows is the place
                 continue
+            if (
+                found.noun in _DISTRICT_WORDS
+                and _next_word(text, anchor.mention.end) in _TOWN_WORDS
+            ):
+                continue  # "in Habra district, Sanaa city": a district of the town, Sanaa
             if kind == "apposed" and not (
                 anchor.mention.start - end <= 2
                 and (anchor.mention.region_like or anchor.place.precision == "admin1")
@@ -2236,7 +2246,11 @@ class Gazetteer:
                 continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
             # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
             # country is a namesake; one in the anchor's country is the gazetteer's own.
-            if any(r.place.country_code == anchor.place.country_code for r in inside):
+            if any(
+                r.place.country_code == anchor.place.country_code
+                and r.place.region_id in (anchor.place.region_id, None)
+                for r in inside
+            ):
                 continue
             replaced.update(id(r) for r in inside)
             region = anchor.location
@@ -2272,6 +2286,8 @@ class Gazetteer:
 
 # Words that join places as a list rather than nest one in the next ("Gaza and Israel").
 _JOINING_WORDS = frozenset({"and", "or", "و", "او", "between", "from", "to", "بين", "من", "الى"})
+# Words after a known name that make it a town ("Sanaa city").
+_TOWN_WORDS = frozenset({"city", "town"})
 # Words after a known name that make it a district holding villages ("Al Amadiya district").
 _DISTRICT_WORDS = frozenset(
     {"district", "subdistrict", "sub-district", "tehsil", "township", "county", "municipality"}
@@ -2347,6 +2363,7 @@ class _Unlisted(NamedTuple):
     # apposed: "in X, Region"; stated: "coded to X"
     kind: str
     stated: bool = False
+    noun: str = ""  # the kind of place the text calls it: "village", "district"
 
 
 def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -2413,6 +2430,7 @@ def _unlisted_names(
                 locative,
                 "part" if noun in cues.town_parts else kind,
                 stated=kind == "stated",
+                noun=noun,
             )
 
 
@@ -2421,9 +2439,14 @@ def _reads_as_district(text: str, anchor: ResolvedPlace, cues: _Cues) -> bool:
     "Duhok province"), not as a town."""
     if anchor.place.precision == "admin1":
         return True
-    following = _NEXT_WORD.match(text, anchor.mention.end)
-    word = following.group(1).lower() if following else ""
+    word = _next_word(text, anchor.mention.end)
     return word in cues.admin_types or word in _DISTRICT_WORDS
+
+
+def _next_word(text: str, end: int) -> str:
+    """The lower-cased word right after ``end`` ("" when none follows a space)."""
+    following = _NEXT_WORD.match(text, end)
+    return following.group(1).lower() if following else ""
 
 
 def _unlisted(within: Place, written: str, precision: str, parent: str | None = None) -> Place:

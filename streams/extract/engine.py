@@ -420,6 +420,7 @@ class Extractor:
         for inc in kept:
             if inc.location()[0] is None:
                 _set_scene(inc, sentences, places)
+        _stated_scenes(kept, sentences, places)
         # A dropped reading (too vague to be an incident) may still accuse or claim: it then
         # attributes its neighbours like any other non-incident sentence.
         for dropped in (i for i in incidents if not _specific(i)):
@@ -959,6 +960,39 @@ def _set_scene(inc: _Incident, sentences: Sequence[Sentence], places: _ArticlePl
             reading.location, reading.place_fallback = location, True
             reading.place_conf = conf * _FALLBACK_PLACE
             return
+
+
+def _stated_scenes(
+    incidents: Sequence[_Incident], sentences: Sequence[Sentence], places: _ArticlePlaces
+) -> None:
+    """Move an incident to the place a later sentence of its own says it is coded to.
+
+    Incident records often close with where they code an event they could not place: "It is
+    unclear where the drone fell. Coded to Katzrin (Quneitra)." Such a sentence, when it
+    reports no incident of its own, places the incident told before it if that incident has
+    no place finer than a region.
+    """
+    if not incidents:
+        return
+    told = set().union(*(inc.indices() for inc in incidents))
+    for index, sentence in enumerate(sentences):
+        if index in told:
+            continue
+        stated = [p for p in places.within(sentence) if p.mention.stated]
+        if not stated:
+            continue
+        before = [inc for inc in incidents if inc.last < index]
+        if not before:
+            continue
+        inc = max(before, key=lambda i: i.last)
+        own, _ = inc.location()
+        if own is not None and own.precision not in ("admin1", "country"):
+            continue  # placed already: "(Maw Khee which coded as Myawaddy)" is another place
+        location, conf, _ = _place(places.body, stated, ())
+        if location is None:
+            continue
+        for reading in inc.readings:
+            reading.location, reading.place_conf, reading.place_fallback = location, conf, False
 
 
 class _Spans:

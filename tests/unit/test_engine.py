@@ -740,3 +740,47 @@ def test_the_most_specific_place_the_record_names(
     loc = inc.location
     assert loc is not None
     assert (loc.name, loc.precision, loc.admin1) == (place, precision, admin1)
+
+
+@pytest.mark.parametrize(
+    ("body", "place", "admin1"),
+    [
+        # a district the gazetteer lacks, or knows only by a shorter namesake abroad
+        ("On 3 May 2019, an explosive device detonated near a police post in Zana Khan "
+         "district, Ghazni province, Afghanistan.", "Zana Khan", "Ghazni"),
+        ("On 4 May 2019, assailants bombed an oil pipeline in Mafraq al-Sa'id district, "
+         "Shabwah, Yemen.", "Mafraq al-Sa'id", "Shabwah"),
+        # a district of a town named with it: the town is the place
+        ("On 5 May 2019, gunmen shot a judge in Habra district, Sanaa city, Amanat Al Asimah "
+         "governorate, Yemen.", "Sanaa", "Amanat al-Asimah"),
+    ],
+)  # fmt: skip
+def test_districts_named_as_places(
+    extractor: Extractor, body: str, place: str, admin1: str
+) -> None:
+    [inc] = extractor.extract(Article(id="gtd", body=body, language="en"))
+    assert inc.location is not None
+    assert (inc.location.name, inc.location.admin1) == (place, admin1)
+
+
+def test_a_later_coded_to_sentence_places_an_unplaced_incident(extractor: Extractor) -> None:
+    body = (
+        "On 2 December 2024, the Islamic Resistance in Iraq launched a drone toward northern "
+        "Israel, which crashed in an open area. No casualties occurred. Coded to Safed "
+        "(Zefat, HaZafon)."
+    )
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    assert inc.location is not None
+    assert (inc.location.name, inc.location.country_code) == ("Safed", "IL")
+
+
+def test_a_later_coded_as_about_another_place_leaves_a_placed_incident(
+    extractor: Extractor,
+) -> None:
+    body = (
+        "On 23 May 2023, in Ka Ne Lay village (Myawaddy township, Myawaddy district, Kayin "
+        "state), the KNLA carried out a drone attack on a military camp, killing nine soldiers. "
+        "Fatalities split across three villages (Maw Khee which coded as Myawaddy)."
+    )
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    assert inc.location is not None and inc.location.name == "Ka Ne Lay"
