@@ -412,9 +412,10 @@ def _source_of(incident: Incident) -> Source:
     )
 
 
-def _source_order(source: Source) -> tuple[str, str, str]:
+def _source_order(source: Source) -> tuple[str, str]:
+    # Sources are unique by incident id once united, so these two settle every order.
     published = as_utc(source.published_at).isoformat() if source.published_at else ""
-    return published, source.incident_id, source.dumps().decode()
+    return published, source.incident_id
 
 
 def _union_sources(left: Iterable[Source], right: Iterable[Source]) -> list[Source]:
@@ -519,10 +520,16 @@ def merge(
     [<Source: ...>, <Source: ...>]
     """
     config = config or default_config()
-    left, right = as_cluster(cluster, config), as_cluster(report, config)
+    # Each side is taken as ``as_cluster`` would make it without building that record (a
+    # cluster of dozens of sources cost two rebuilds per report): it changes only the fields
+    # recomputed below, the UTC form of ``published_at``, and the confidence, whose best
+    # report ``_best_milli`` recovers the same either way.
+    left, right = cluster, report
     first = min(left, right, key=lambda c: (as_utc(c.published_at), c.incident_id))
     dated = min(left, right, key=_date_key)
-    sources = _union_sources(left.sources or [], right.sources or [])
+    sources = _union_sources(
+        left.sources or [_source_of(left)], right.sources or [_source_of(right)]
+    )
     best = max(_best_milli(left, config), _best_milli(right, config))
     counts = Counts(
         **{
@@ -535,6 +542,7 @@ def merge(
         field_confidence[name] = max(score, field_confidence.get(name, score))
     produced = [as_utc(c.produced_at) for c in (left, right) if c.produced_at is not None]
     return first.derive(
+        published_at=as_utc(first.published_at),
         cluster_id=first.incident_id,
         sources=sources,
         revision=len(sources),
