@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -277,14 +278,20 @@ def _label(state: WindowState) -> str:
 class Finding:
     """A rule satisfied by a window: what an Alert says, before the ledger numbers it.
 
-    Cheap to make; the Alert record is built only for findings the ledger admits.
+    Cheap to make; the Alert record is built only for findings the ledger admits, and the
+    contributions are put in order only then: the ledger compares sets of ids.
     """
 
     rule: Rule
     state: WindowState
     figures: dict[str, float]
-    contributions: tuple[Contribution, ...]  # by event time, then id
+    chosen: tuple[Contribution, ...]  # in any order
     reason: str
+
+    @cached_property
+    def contributions(self) -> tuple[Contribution, ...]:
+        """The contributions by event time, then id."""
+        return tuple(sorted(self.chosen, key=lambda c: (as_utc(c.event_time), c.cluster_id)))
 
     @property
     def alert_id(self) -> str:
@@ -329,8 +336,7 @@ def _make(
     contributions: Iterable[Contribution],
     reason: str,
 ) -> Finding:
-    chosen = sorted(contributions, key=lambda c: (as_utc(c.event_time), c.cluster_id))
-    return Finding(rule, state, figures, tuple(chosen), reason)
+    return Finding(rule, state, figures, tuple(contributions), reason)
 
 
 def _is_new(
@@ -505,8 +511,8 @@ class _Said:
     region: str
     kind: str
     figures: Mapping[str, float]
-    ids: list[str]
-    mark: str
+    ids: list[str]  # in any order
+    mark: Callable[[], str]  # the fingerprint, hashed only for what is admitted
 
 
 class Ledger:
@@ -575,7 +581,7 @@ class Ledger:
                 alert.window.kind,
                 dict(alert.figures),
                 [item.incident_id for item in alert.incidents],
-                fingerprint(alert),
+                partial(fingerprint, alert),
             ),
             expires_at,
             overlapping,
@@ -592,8 +598,8 @@ class Ledger:
             finding.state.region,
             finding.state.kind,
             finding.figures,
-            finding.incident_ids,
-            finding.fingerprint(),
+            [c.cluster_id for c in finding.chosen],
+            finding.fingerprint,
         )
         return self._admit(said, expires_at, overlapping)
 
@@ -604,8 +610,9 @@ class Ledger:
             known: set[str] = set()
             highest: dict[str, float] = {}
         else:
-            if held["fingerprint"] == said.mark:
-                return None
+            # An alert saying what the last revision said has no new incident and no figure
+            # above the highest published, so the test below holds it back too: its
+            # fingerprint need not be compared (or even hashed).
             known = set(held["incidents"])
             highest = dict(held["figures"])
             rising = any(
@@ -624,7 +631,7 @@ class Ledger:
         self.store[said.alert_id] = {
             "region": said.region,
             "revision": revision,
-            "fingerprint": said.mark,
+            "fingerprint": said.mark(),
             "incidents": sorted(known.union(said.ids)),
             "figures": dict(sorted(highest.items())),
             "expires_at": as_utc(expires_at).isoformat(),
