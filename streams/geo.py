@@ -1913,6 +1913,7 @@ class Gazetteer:
         if lang == "en" or (lang not in ("ar", "en") and _language(text, lang) == "en"):
             out.extend(self._admin2(text, mentions, out, weights))
             out.extend(self._unlisted(text, out, weights))
+            _compound_parts(text, out)
         return _rank(out, weights)
 
     def _anchored(
@@ -2239,6 +2240,12 @@ class Gazetteer:
                 and _next_word(text, anchor.mention.end) in _TOWN_WORDS
             ):
                 continue  # "in Habra district, Sanaa city": a district of the town, Sanaa
+            if kind == "nested" and not (
+                anchor.mention.start - end <= _NESTED_REACH
+                and not _CAPITAL_WORD.search(text, end, anchor.mention.start)
+                and (anchor.mention.surrounds or _names_a_region(anchor))
+            ):
+                continue  # "in X in Y": only inside a region or the land around a town
             if kind == "apposed" and not (
                 anchor.mention.start - end <= 2
                 and (anchor.mention.region_like or anchor.place.precision == "admin1")
@@ -2297,6 +2304,9 @@ _TOWN_PART_WORDS = frozenset({"district", "neighborhood", "neighbourhood", "quar
 # A place smaller than this, written before a country it is not in, is a village of that country.
 _CONTAINED_VILLAGE = 100_000
 
+# "in X in Y": Y starts at most this many characters after X ("in X in the countryside of Y").
+_NESTED_REACH = 30
+_CAPITAL_WORD = re.compile(r"\b[A-Z]")
 # A village is placed by a known place at most this many characters after its name.
 _UNLISTED_REACH = 90
 # A skeleton match is vouched for by an exact place at most this many characters away.
@@ -2308,6 +2318,8 @@ _NAME = (
     r"(?:[- ](?:(?:al|el|ad|as|ash|an|ar|at|az|de|del|la|bin|bani)[- ])?[A-Z0-9][\w'’]*){0,3}"
     r"(?: \((?:\d+|East|West|North|South|Upper|Lower)\))?"
 )
+# " - Al Omal" after a town: the part of the town incident records name with it.
+_COMPOUND_TAIL = re.compile(rf" - {_NAME}")
 
 
 # A run of one to three capitalised words ("Bani Al Harith", "Yatenga").
@@ -2376,6 +2388,8 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
         return ()
     types = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
     cue = r"(?P<cue>(?i:in|near|at|around|outside|of|from|on|along))"
+    # "the outskirts of X in Y", not "University of X in Y"
+    around_of = "|".join(rf"{re.escape(w)}\s+of" for w in sorted(cues.locative_of)) or "(?!)"
     out: list[tuple[str, re.Pattern[str]]] = [
         (
             "village",
@@ -2385,6 +2399,13 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
         # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in
         ("village", re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])")),
         ("apposed", re.compile(rf"\b{cue}\s+(?P<name>{_NAME}),\s(?=[A-Z])")),
+        # "in Tayyana in rural Deir ez Zor", "near Hazano in Idleb"
+        (
+            "nested",
+            re.compile(
+                rf"\b(?P<cue>(?i:in|near|at|around|{around_of}))\s+(?P<name>{_NAME})\s+in\s"
+            ),
+        ),
     ]
     if cues.landmark_types:
         sites = "|".join(sorted((w.title() for w in cues.landmark_types), key=len, reverse=True))
@@ -2418,8 +2439,11 @@ def _unlisted_names(
                 continue
             if first in cues.locative_adjectives or first in cues.place_types:
                 continue
-            if any(w.lower() in cues.not_places for w in m.group("name").split()):
+            words = m.group("name").split()
+            if any(w.lower() in cues.not_places for w in words):
                 continue  # "coded as Unidentified Military Forces": a party, not a place
+            if kind in ("nested", "apposed") and words[-1].lower() in cues.place_types:
+                continue  # "near Al-Abbas Hospital in Taizz": a site of the town
             seen.add(start)
             cue = m.groupdict().get("cue")
             locative = cue is None or cue.lower() in cues.locative
@@ -2441,6 +2465,30 @@ def _reads_as_district(text: str, anchor: ResolvedPlace, cues: _Cues) -> bool:
         return True
     word = _next_word(text, anchor.mention.end)
     return word in cues.admin_types or word in _DISTRICT_WORDS
+
+
+def _names_a_region(r: ResolvedPlace) -> bool:
+    """Whether a known place is a region, or a town named like its region ("Idleb")."""
+    if r.place.precision == "admin1" or r.mention.region_like:
+        return True
+    admin1 = r.place.admin1
+    return admin1 is not None and _key_en(admin1) == _key_en(r.place.canonical)
+
+
+def _compound_parts(text: str, resolved: list[ResolvedPlace]) -> None:
+    """Read a known town followed by " - " and a name as that part of the town, as incident
+    records name neighbourhoods ("Khartoum - Mayo", "Deir-ez-Zor - Al Omal"), in place."""
+    for i, r in enumerate(resolved):
+        if r.place.precision != "city" or not r.mention.candidates:
+            continue
+        m = _COMPOUND_TAIL.match(text, r.mention.end)
+        if m is None:
+            continue
+        written = text[r.mention.start : m.end()]
+        place = _unlisted(r.place, written, "district", parent=r.place.canonical)
+        mention = dataclasses.replace(r.mention, end=m.end(), text=written)
+        location = _moved(r.location, name=written, canonical=written, precision="district")
+        resolved[i] = ResolvedPlace(mention, place, location, r.score)
 
 
 def _next_word(text: str, end: int) -> str:

@@ -728,6 +728,19 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
          "in the Al Amadiya district of Duhok with drones.", "Gire Sipi", "city", "Duhok"),
         ("On 18 June 2024, a bomb exploded in the Gulshan area, Karachi city, Sindh province, "
          "killing one.", "Karachi", "city", "Sindh"),
+        # incident records name a part of a town after the town
+        ("On 12 March 2024, an armed group targeted a market in Khartoum - Soba (Khartoum, "
+         "Khartoum) with drones, killing 3 civilians.", "Khartoum - Soba", "district", "Khartoum"),
+        # "in X in Y": a village of the region or of the land around a town...
+        ("On 8 October 2023, an unidentified drone conducted airstrikes in Tayyana in rural "
+         "Deir ez Zor, killing a civilian.", "Tayyana", "city", "Deir ez-Zor"),
+        ("On 19 December 2023, unidentified forces struck a vehicle in the badia of Al Kharita "
+         "in the countryside of Deir ez Zor.", "Al Kharita", "city", "Deir ez-Zor"),
+        # ...but a site of a town is no village, nor is a university's namesake
+        ("On 27 July 2019, assailants opened fire on a soldier near Al-Thawra Hospital in Taizz, "
+         "Yemen.", "Taizz", "city", "Taiz"),
+        ("Alleged Islamic State drones dropped bombs around University of Euphrates in "
+         "Deir-ez-Zor, injuring regime soldiers.", "Deir-ez-Zor", "city", "Deir ez-Zor"),
         # a party "coded as" is not a place
         ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
          "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),
