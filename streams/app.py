@@ -259,7 +259,8 @@ def extract_or_reject(article: Article) -> list[Incident]:
 
 async def publish_cluster(cluster: Incident, produced_at: datetime | None) -> None:
     """A new or revised cluster on ``incidents``; subscribers replace by ``cluster_id``."""
-    if not await emit(incidents_topic, pipeline.region_key(cluster), cluster):
+    payload = pipeline.payload(cluster)
+    if not await emit(incidents_topic, pipeline.region_key(cluster), cluster, payload):
         return
     metrics.clusters_published.inc()
     if produced_at is not None:

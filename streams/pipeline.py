@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import faust
+import orjson
 
 from streams.alerts import Finding, Ledger, NoveltyRule, Rule, findings, load_rules
 from streams.corroborate import (
@@ -190,6 +191,7 @@ class Pipeline:
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident]] = {}
+        self._saved: tuple[Incident, bytes] | None = None
         self._states: dict[str, tuple[Any, WindowState]] = {}
         specs = self.config.windows.specs
         # What is stored: tumbling windows themselves, hopping windows as their panes.
@@ -285,10 +287,21 @@ class Pipeline:
         ids = set(self.stores.index.get(new_key, ()))
         if cluster_id not in ids:
             self.stores.index[new_key] = sorted(ids | {cluster_id})
-        self.stores.clusters[cluster_id] = to_json(cluster)
+        payload = cluster.dumps()
+        data = orjson.loads(payload)
+        self.stores.clusters[cluster_id] = data
+        # The next report of this incident finds the record itself, not a parse of its data;
+        # and the bytes are the ones published (see ``payload``).
+        self._parsed[cluster_id] = (data, cluster)
+        self._saved = (cluster, payload)
         for source in cluster.sources or []:
             if self.stores.reports.get(source.incident_id) != cluster_id:
                 self.stores.reports[source.incident_id] = cluster_id
+
+    def payload(self, cluster: Incident) -> bytes:
+        """``cluster.dumps()``, not serialised again for the cluster ``on_incident`` saved last."""
+        saved = self._saved
+        return saved[1] if saved is not None and saved[0] is cluster else cluster.dumps()
 
     def on_incident(self, incident: Incident) -> list[Incident]:
         """Corroborate one extracted report: the cluster record(s) to publish on ``incidents``.
@@ -496,11 +509,24 @@ class Pipeline:
             for i in range((last - first) // pane.size)
         ]
         states = []
+        # Windows over the same non-empty panes hold the same clusters (reports dated by the
+        # day all sit in its midnight pane, so the 24 windows holding it are alike): each
+        # distinct set is composed once, the others are that state under their own bounds.
+        composed: dict[tuple[int, ...], WindowState] = {}
         for window in spans_:
             start = (as_utc(window.start) - first) // pane.size
             stop = (as_utc(window.end) - first) // pane.size
             closed = closed_through is not None and as_utc(window.end) <= closed_through
-            states.append(compose(region, window, parts[start:stop], closed=closed))
+            held = [part for part in parts[start:stop] if part is not None]
+            same = tuple(id(part) for part in held)
+            state = composed.get(same)
+            if state is None:
+                state = composed[same] = compose(region, window, held, closed=closed)
+            else:
+                state = replace(
+                    state, start=as_utc(window.start), end=as_utc(window.end), closed=closed
+                )
+            states.append(state)
         return states
 
     def _window_state(self, region: str, window: Window) -> WindowState | None:

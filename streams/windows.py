@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import faust
+import orjson
 import yaml
 
 from streams.records import Incident, WindowRange
@@ -409,7 +410,7 @@ def to_json(record: faust.Record | WindowState) -> dict[str, Any]:
     """A record as plain JSON data (what the stores hold: str keys, JSON values)."""
     if isinstance(record, WindowState):
         return record.to_json()
-    data: dict[str, Any] = json.loads(record.dumps())
+    data: dict[str, Any] = orjson.loads(record.dumps())
     return data
 
 
