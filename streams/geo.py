@@ -1540,10 +1540,14 @@ class Gazetteer:
         candidates = [self._hit_candidates(lang, h) for h in kept]
         mentions = []
         for i, h in enumerate(kept):
+            # "Salh, Taizz, Yemen": Taizz names Salh's region; "Jazan, Saudi Arabia" is a town
+            # or a region as the name alone reads
             before_country = (
                 i + 1 < len(kept)
                 and groups[i + 1] == groups[i]
                 and all(c.precision == "country" for c in candidates[i + 1])
+                and i > 0
+                and groups[i - 1] == groups[i]
             )
             mentions.append(
                 PlaceMention(
@@ -2247,8 +2251,7 @@ class Gazetteer:
             ):
                 continue  # "in X in Y": only inside a region or the land around a town
             if kind == "apposed" and not (
-                anchor.mention.start - end <= 2
-                and (anchor.mention.region_like or anchor.place.precision == "admin1")
+                anchor.mention.start - end <= 2 and _names_a_region(anchor)
             ):
                 continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
             # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
@@ -2263,6 +2266,16 @@ class Gazetteer:
             region = anchor.location
             written = text[start:end]
             precision = "landmark" if kind == "landmark" else "city"
+            # "in Sergele (Sargali) area": the name in brackets is the one records code it by
+            also = _ALSO_NAMED.match(text, end)
+            canonical = (
+                also.group("name")
+                if also is not None
+                and also.group("name").split()[-1].lower() not in cues.not_places
+                and also.group("name").split()[-1].lower() != "name"
+                and not any(also.start("name") <= r.mention.start < also.end() for r in known)
+                else written
+            )
             mention = PlaceMention(
                 start=start,
                 end=end,
@@ -2275,7 +2288,7 @@ class Gazetteer:
             )
             location = Location(
                 name=written,
-                canonical=written,
+                canonical=canonical,
                 precision=precision,
                 country_code=region.country_code,
                 admin1=region.admin1,
@@ -2284,7 +2297,7 @@ class Gazetteer:
                 lat=region.lat,
                 lon=region.lon,
             )
-            place = _unlisted(anchor.place, written, precision)
+            place = _unlisted(anchor.place, canonical, precision)
             out.append(ResolvedPlace(mention, place, location, anchor.score))
         if replaced:
             resolved[:] = [r for r in resolved if id(r) not in replaced]
@@ -2318,6 +2331,8 @@ _NAME = (
     r"(?:[- ](?:(?:al|el|ad|as|ash|an|ar|at|az|de|del|la|bin|bani)[- ])?[A-Z0-9][\w'’]*){0,3}"
     r"(?: \((?:\d+|East|West|North|South|Upper|Lower)\))?"
 )
+# " (Sargali)" right after a name: another name of the same place
+_ALSO_NAMED = re.compile(rf" \((?P<name>{_NAME})\)")
 # " - Al Omal" after a town: the part of the town incident records name with it.
 _COMPOUND_TAIL = re.compile(rf" - {_NAME}")
 
@@ -2399,6 +2414,14 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
         # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in
         ("village", re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])")),
         ("apposed", re.compile(rf"\b{cue}\s+(?P<name>{_NAME}),\s(?=[A-Z])")),
+        # "in the Wadi al Janan region (Jayshan, Abyan)", "in Haftanin region of Dahuk": a
+        # local area, told apart from a known region by what follows it
+        (
+            "village",
+            re.compile(
+                rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>region)\s+(?=\(|of\s)"
+            ),
+        ),
         # "in Tayyana in rural Deir ez Zor", "near Hazano in Idleb"
         (
             "nested",

@@ -741,6 +741,15 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
          "Yemen.", "Taizz", "city", "Taiz"),
         ("Alleged Islamic State drones dropped bombs around University of Euphrates in "
          "Deir-ez-Zor, injuring regime soldiers.", "Deir-ez-Zor", "city", "Deir ez-Zor"),
+        # a local area, told from a known region by its own region after it
+        ("On 29 May 2024, AQAP drones targeted security forces stationed in the Wadi Hatat "
+         "region (Jayshan, Abyan), wounding one.", "Wadi Hatat", "city", "Abyan"),
+        # "X (Y)": the name in brackets is the one the place is known by
+        ("On 14 July 2024, PKK militants attacked Turkish army forces in Sergele (Sargali) area "
+         "in Al Amadiya district of Duhok.", "Sergele", "city", "Duhok"),
+        # "Town, Country": a town named like its region is the town
+        ("On 3 April 2021, air defences intercepted a drone targeting Jazan, Saudi Arabia.",
+         "Jazan", "city", "Jazan"),
         # a party "coded as" is not a place
         ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
          "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),
@@ -797,3 +806,15 @@ def test_a_later_coded_as_about_another_place_leaves_a_placed_incident(
     )
     [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
     assert inc.location is not None and inc.location.name == "Ka Ne Lay"
+
+
+def test_a_name_in_brackets_is_the_canonical_name_of_an_unlisted_place(
+    extractor: Extractor,
+) -> None:
+    body = (
+        "On 14 July 2024, PKK militants attacked Turkish army forces in Sergele (Sargali) area "
+        "in Al Amadiya district of Duhok."
+    )
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    assert inc.location is not None
+    assert (inc.location.name, inc.location.canonical) == ("Sergele", "Sargali")
