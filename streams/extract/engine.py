@@ -855,7 +855,7 @@ def _place(
     nearest = _Spans(text, events)
     best: tuple[tuple[int, ...], Location] | None = None
     # Region mention start -> a place the text puts in it that the gazetteer knows only abroad.
-    rehomed: dict[int, Location] = {}
+    rehomed: dict[int, tuple[int, Location]] = {}
     for rank, place in enumerate(places):
         m_start, m_end = place.mention.start, place.mention.end
         code = place.location.country_code
@@ -872,10 +872,16 @@ def _place(
         region = _apposed_region(text, place, admins, named_countries)
         off_region = int(region is not None)
         if region is not None:
-            rehomed.setdefault(region.mention.start, _rehome(place, region.location))
-        elif within := _apposed_region(text, place, admins, named_countries, inside=True):
-            # "in Paracuaro, Michoacan, ... launched": the town, should its region win.
-            rehomed.setdefault(within.mention.start, place.location)
+            rehomed.setdefault(region.mention.start, (-1, _rehome(place, region.location)))
+        elif within := (
+            _apposed_region(text, place, admins, named_countries, inside=True)
+            or _listed_region(place, admins)
+        ):
+            # "in Paracuaro, Michoacan, ... launched": the town, should its region win; of
+            # several ("in Bilin town (Bilin township, Thaton district, Mon state)") the first.
+            held = rehomed.get(within.mention.start)
+            if held is None or m_start < held[0]:
+                rehomed[within.mention.start] = (m_start, location)
 
         # Words from the nearest event word before the place ("attack ... in X"), and to
         # the nearest one after it ("In X, a bomb exploded"), which counts for less.
@@ -936,7 +942,7 @@ def _place(
     if location.precision == "admin1" and start in rehomed:
         # "in El Plateado (Cauca)": El Plateado, placed in Cauca, at a region's confidence
         conf = _PLACE_CONFIDENCE.get("admin1", 0.5)
-        return rehomed[start], conf * (_FALLBACK_PLACE if fallback else 1.0), fallback
+        return rehomed[start][1], conf * (_FALLBACK_PLACE if fallback else 1.0), fallback
     confidence = _PLACE_CONFIDENCE.get(location.precision, 0.5)
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
 
@@ -1057,6 +1063,24 @@ def _apposed_region(
         ):
             return a
     return None
+
+
+def _listed_region(place: Any, admins: Sequence[Any]) -> Any | None:
+    """The region listed after a town in the same list of places, when the town is in it
+    ("Bilin town (Bilin township, Thaton district, Mon state)")."""
+    loc = place.location
+    if loc.precision not in ("landmark", "district", "city") or not place.mention.locative:
+        return None
+    return next(
+        (
+            a
+            for a in admins
+            if a.mention.group == place.mention.group
+            and a.mention.start >= place.mention.end
+            and a.location.region_id == loc.region_id
+        ),
+        None,
+    )
 
 
 def _rehome(place: Any, region: Location) -> Location:

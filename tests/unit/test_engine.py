@@ -750,6 +750,10 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
         # "Town, Country": a town named like its region is the town
         ("On 3 April 2021, air defences intercepted a drone targeting Jazan, Saudi Arabia.",
          "Jazan", "city", "Jazan"),
+        # a region nearer the event word stands for the first place listed in it
+        ("On 9 April 2024, in Kyon Doe village (Kawkareik township, Kawkareik district, Kayin "
+         "state), an unidentified armed group conducted drone strikes by dropping three bombs "
+         "on the township administration office.", "Kyon Doe", "city", "Kayin"),
         # a party "coded as" is not a place
         ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
          "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),
