@@ -2233,8 +2233,14 @@ class Gazetteer:
             )
             if anchor is None:
                 continue
-            if kind in ("part", "landmark") and not (
-                _reads_as_district(text, anchor, cues) or anchor.mention.surrounds
+            if (
+                kind in ("part", "landmark")
+                and not (
+                    _reads_as_district(text, anchor, cues)
+                    or anchor.mention.surrounds
+                    # "Khor Mor Gas Field (Chamchamal, Al Sulaymaniyah)"
+                    or (kind == "landmark" and text[end : anchor.mention.start].strip() == "(")
+                )
             ):
                 # "in Faruq area, Mosul", "King Khalid Air Base near Khamis Mushayt": the
                 # town the gazetteer knows is the place
@@ -2250,13 +2256,34 @@ class Gazetteer:
                 and (anchor.mention.surrounds or _names_a_region(anchor))
             ):
                 continue  # "in X in Y": only inside a region or the land around a town
+            if (
+                kind == "apposed"
+                and anchor.mention.start - end <= 2
+                and not _names_a_region(anchor)
+            ):
+                # "in Bonifacio Moreno, Michoacan de Ocampo": the state, not its namesake town
+                state = next(
+                    (c for c in anchor.mention.candidates if c.precision == "admin1"), None
+                )
+                if state is not None:
+                    replaced.add(id(anchor))
+                    anchor = ResolvedPlace(
+                        anchor.mention, state, self.location(anchor.mention, state), anchor.score
+                    )
+                    out.append(anchor)
             if kind == "apposed" and not (
                 anchor.mention.start - end <= 2 and _names_a_region(anchor)
             ):
                 continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
             # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
             # country is a namesake; one in the anchor's country is the gazetteer's own.
-            if any(
+            # "La Palma de Altamira", "Dhahran al-Janub district": a longer name than the
+            # known one at its head is another place
+            extended = bool(inside) and all(
+                r.mention.start == start and _PARTICLE_TAIL.match(text, r.mention.end) is not None
+                for r in inside
+            )
+            if not extended and any(
                 r.place.country_code == anchor.place.country_code
                 and r.place.region_id in (anchor.place.region_id, None)
                 for r in inside
@@ -2319,6 +2346,9 @@ _CONTAINED_VILLAGE = 100_000
 
 # "in X in Y": Y starts at most this many characters after X ("in X in the countryside of Y").
 _NESTED_REACH = 30
+_PARTICLE_TAIL = re.compile(r"[ -](?:al|el|ad|as|ash|an|ar|at|az|de|del|la)[- ][A-Z]")
+_CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][\w'’-]*| -) $")
+_CAPITAL_WORDS = frozenset({"provincial", "regional", "national", "state", "district"})
 _CAPITAL_WORD = re.compile(r"\b[A-Z]")
 # A village is placed by a known place at most this many characters after its name.
 _UNLISTED_REACH = 90
@@ -2366,7 +2396,12 @@ def _sentence_bounds(text: str, index: int) -> tuple[int, int]:
 
 def _stated(before: Sequence[str], cues: _Cues) -> bool:
     """Whether the words before a name state that the event is placed there ("coded to")."""
-    words = [w for w in before if w not in _DETERMINERS]
+    # "coded to capital city Baghdad", "Coded to provincial capital Erbil city"
+    words = [
+        w
+        for w in before
+        if w not in _DETERMINERS and w not in cues.place_types and w not in _CAPITAL_WORDS
+    ]
     return any(" ".join(words[-len(p.split()) :]) == p for p in cues.stated_by)
 
 
@@ -2437,14 +2472,15 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
             (
                 "landmark",
                 re.compile(
-                    rf"\b{cue}\s+(?:(?i:the)\s+)?"
+                    rf"\b(?:{cue}\s+)?(?:(?i:the)\s+)?"
                     rf"(?P<name>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){{0,3}} (?:{sites}))\b"
                 ),
             )
         )
     if cues.stated_by:
         phrases = "|".join(sorted(map(re.escape, cues.stated_by), key=len, reverse=True))
-        out.append(("stated", re.compile(rf"\b(?i:{phrases})\s+(?:(?i:the)\s+)?(?P<name>{_NAME})")))
+        between = r"(?:(?i:the|provincial|regional|capital|city|town)\s+)*"
+        out.append(("stated", re.compile(rf"\b(?i:{phrases})\s+{between}(?P<name>{_NAME})")))
     # "coded to X" says where the event is: read first, whatever other pattern finds X
     return tuple(sorted(out, key=lambda kp: kp[0] != "stated"))
 
@@ -2469,6 +2505,8 @@ def _unlisted_names(
                 continue  # "near Al-Abbas Hospital in Taizz": a site of the town
             seen.add(start)
             cue = m.groupdict().get("cue")
+            if kind == "landmark" and cue is None and _CAPITALISED_BEFORE.search(text, 0, start):
+                continue  # "Global Coalition Kharab Al Jayr Airbase": where the name starts is moot
             locative = cue is None or cue.lower() in cues.locative
             noun = (m.groupdict().get("type") or "").lower()
             yield _Unlisted(

@@ -987,10 +987,10 @@ def _stated_scenes(
         stated = [p for p in places.within(sentence) if p.mention.stated]
         if not stated:
             continue
-        before = [inc for inc in incidents if inc.last < index]
+        before = [inc for inc in incidents if min(inc.indices()) < index]
         if not before:
             continue
-        inc = max(before, key=lambda i: i.last)
+        inc = max(before, key=lambda i: min(i.indices()))
         own, _ = inc.location()
         if own is not None and own.precision not in ("admin1", "country"):
             continue  # placed already: "(Maw Khee which coded as Myawaddy)" is another place

@@ -754,6 +754,17 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
         ("On 9 April 2024, in Kyon Doe village (Kawkareik township, Kawkareik district, Kayin "
          "state), an unidentified armed group conducted drone strikes by dropping three bombs "
          "on the township administration office.", "Kyon Doe", "city", "Kayin"),
+        # a site named with its kind, with no preposition before it
+        ("On 25 July 2024, unknown forces targeted Menagh Military Airbase in Aleppo "
+         "countryside with a drone.", "Menagh Military Airbase", "landmark", "Aleppo"),
+        ("On 2 February 2025, a suicide drone struck the Khor Mor Gas Field (Chamchamal, Al "
+         "Sulaymaniyah), causing damage.", "Khor Mor Gas Field", "landmark", "Sulaymaniyah"),
+        # a longer name than the known one at its head is another place
+        ("On 13 June 2021, a drone struck a school in Dhahran al-Janub district, Asir, Saudi "
+         "Arabia.", "Dhahran al-Janub", "city", "Asir"),
+        # the state after an unknown town, not the state's namesake village elsewhere
+        ("On 4 January 2025, in Los Naranjos, Michoacan de Ocampo, two drones exploded at the "
+         "exit of the town.", "Los Naranjos", "city", "Michoacan"),
         # a party "coded as" is not a place
         ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
          "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),
@@ -793,7 +804,8 @@ def test_a_later_coded_to_sentence_places_an_unplaced_incident(extractor: Extrac
     body = (
         "On 2 December 2024, the Islamic Resistance in Iraq launched a drone toward northern "
         "Israel, which crashed in an open area. No casualties occurred. Coded to Safed "
-        "(Zefat, HaZafon)."
+        "(Zefat, HaZafon). The Islamic Resistance in Iraq launched the drone, claiming it "
+        "targeted a vital site."
     )
     [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
     assert inc.location is not None
