@@ -357,7 +357,16 @@ def find_cluster(
     other (a merge of clusters could not be undone when the bridge turns out wrong).
     """
     config = config or default_config()
-    compatible = [c for c in candidates if mismatch(c, incident, config) is None]
+    # The weapon and count tests of ``mismatch`` first, alone: they are cheap and settle most
+    # candidates (a region's clusters of one week), and any failed test is a mismatch.
+    category, counts = _category(incident), incident.counts
+    compatible = [
+        c
+        for c in candidates
+        if weapons_compatible(_category(c), category, config)
+        and _counts_contradict(c.counts, counts, config) is None
+        and mismatch(c, incident, config) is None
+    ]
     if not compatible:
         return None
     return min(compatible, key=lambda cluster: _match_score(cluster, incident))
