@@ -1321,7 +1321,7 @@ _AR_WORDS = re.compile(r"\w+|[^\w\s]")
 _EN_WORDS = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d+|[^\sA-Za-z\d]")
 _CHAIN_PUNCT = frozenset(",،()-–—")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_NEXT_WORD = re.compile(r" ([A-Za-z]+)")
+_NEXT_WORD = re.compile(r"[ -]([A-Za-z]+)")
 _DETERMINERS = frozenset({"the", "a", "an", "its", "their"})
 _GLUED_ARTICLE = re.compile(r"\b[AaEe]l[-‐ ]$")
 _CHAIN_WORDS = frozenset({"and", "or", "the", "of", "و", "او", "ف"})
@@ -2238,6 +2238,12 @@ class Gazetteer:
                 and not (
                     _reads_as_district(text, anchor, cues)
                     or anchor.mention.surrounds
+                    # "in Gire Amediye area of Duhok", not "Meshlab neighborhood in Raqqah"
+                    or (
+                        kind == "part"
+                        and _names_a_region(anchor)
+                        and text[end : anchor.mention.start].split()[-1:] == ["of"]
+                    )
                     # "Khor Mor Gas Field (Chamchamal, Al Sulaymaniyah)"
                     or (kind == "landmark" and text[end : anchor.mention.start].strip() == "(")
                 )
@@ -2253,7 +2259,11 @@ class Gazetteer:
             if kind == "nested" and not (
                 anchor.mention.start - end <= _NESTED_REACH
                 and not _CAPITAL_WORD.search(text, end, anchor.mention.start)
-                and (anchor.mention.surrounds or _names_a_region(anchor))
+                and (
+                    anchor.mention.surrounds
+                    or _names_a_region(anchor)
+                    or _reads_as_district(text, anchor, cues)
+                )
             ):
                 continue  # "in X in Y": only inside a region or the land around a town
             if (
@@ -2438,12 +2448,21 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
         return ()
     types = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
     cue = r"(?P<cue>(?i:in|near|at|around|outside|of|from|on|along))"
+    parts = "|".join(sorted(map(re.escape, cues.town_parts), key=len, reverse=True)) or "(?!)"
+    struck = "|".join(sorted(map(re.escape, cues.attack_words), key=len, reverse=True)) or "(?!)"
     # "the outskirts of X in Y", not "University of X in Y"
     around_of = "|".join(rf"{re.escape(w)}\s+of" for w in sorted(cues.locative_of)) or "(?!)"
     out: list[tuple[str, re.Pattern[str]]] = [
         (
             "village",
             re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
+        ),
+        # "targeted Banin area in the southern countryside of Idleb"
+        (
+            "village",
+            re.compile(
+                rf"\b(?i:{struck})\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{parts})\b"
+            ),
         ),
         ("village", re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})")),
         # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in

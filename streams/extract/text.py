@@ -48,7 +48,9 @@ _BOUNDARY = re.compile(
 # short vowel-less title ("Mr.", "Dr.", "Lt.", "Sgt."), when the next word starts in lower
 # case ("approx. five"), or between a Latin word and a number ("Jan. 28", "No. 5").
 _ABBREVIATION = re.compile(r"(?:^|[\s.(\"'])(?:\w|[B-DF-HJ-NP-TV-Z][b-df-hj-np-tv-xz]{0,3})$")
-_LATIN_WORD_END = re.compile(r"[A-Za-z]$")
+# Only a short word abbreviates before a number ("Jan. 28", "No. 5", "Sept. 11"); after a
+# longer one ("on the outpost. 4 soldiers were killed") the number opens a sentence.
+_LATIN_WORD_END = re.compile(r"(?<![A-Za-z])[A-Za-z]{1,4}$")
 _NEXT_WORD = re.compile(r"\s*(\S)")
 # How far back the abbreviation check looks: the longest title plus its left boundary.
 _LOOKBACK = 6

@@ -765,6 +765,14 @@ def test_scene_set_in_an_earlier_sentence_locates_the_incident(extractor: Extrac
         # the state after an unknown town, not the state's namesake village elsewhere
         ("On 4 January 2025, in Los Naranjos, Michoacan de Ocampo, two drones exploded at the "
          "exit of the town.", "Los Naranjos", "city", "Michoacan"),
+        # an area of a region, or struck by name
+        ("On 26 August 2024, PKK forces attacked Turkish army units in Gire Kuro area of Duhok "
+         "with drones.", "Gire Kuro", "city", "Duhok"),
+        ("On 24 June 2020, an unidentified drone targeted Kafr Uwayd area in the southern "
+         "countryside of Idleb.", "Kafr Uwayd", "city", "Idlib"),
+        # but a neighbourhood of a town named with it is the town
+        ("Assailants attacked Meshlab neighborhood in Raqqah, Syria, with drones.",
+         "Raqqah", "city", "Raqqa"),
         # a party "coded as" is not a place
         ("On 16 June 2024, a drone strike by an unidentified group (coded as Unidentified Armed "
          "Group) hit a fuel truck near Gao (Gao, Gao).", "Gao", "city", "Gao"),

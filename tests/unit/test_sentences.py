@@ -35,6 +35,11 @@ def texts(body: str) -> list[str]:
             ['He said: "We will respond."', "Then he left."],
         ),
         ("Rockets hit! Nobody was hurt?", ["Rockets hit!", "Nobody was hurt?"]),
+        # a number after a word longer than an abbreviation opens a sentence
+        (
+            "A drone dropped a bomb on the outpost. 4 fatalities split across three days.",
+            ["A drone dropped a bomb on the outpost.", "4 fatalities split across three days."],
+        ),
         (
             "The attack was the worst... Officials said.",
             ["The attack was the worst...", "Officials said."],
@@ -54,6 +59,7 @@ def test_sentence_ends(body: str, expected: list[str]) -> None:
         "Losses rose by 1.5 percent.",
         "The strike came on Jan. 28 at dawn.",
         "Building No. 5 was hit.",
+        "It began on Sept. 11 in the city.",
         "The U.N. envoy, approx. five hours later, arrived.",
         "قال د. محمد إن الهجوم فاشل.",
     ],
