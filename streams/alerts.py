@@ -14,13 +14,13 @@ from typing import Any, Protocol
 from streams.records import Alert, AlertIncident
 from streams.settings import config_dir
 from streams.windows import (
-    KEY_TIME_FORMAT,
     ConfigDoc,
     Contribution,
     KeyPath,
     WindowsConfig,
     WindowState,
     as_utc,
+    key_time,
     load_yaml,
     parse_duration,
 )
@@ -265,13 +265,13 @@ class Context(Protocol):
 
 def alert_id_of(rule: str, region: str, kind: str, start: datetime) -> str:
     """Deterministic alert id: a hash of (rule, region, window)."""
-    text = f"{rule}|{region}|{kind}|{as_utc(start).strftime(KEY_TIME_FORMAT)}"
+    text = f"{rule}|{region}|{kind}|{key_time(start)}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _label(state: WindowState) -> str:
     region = f"{state.region_name} ({state.region})" if state.region_name else state.region
-    return f"{region}, {state.kind} from {as_utc(state.start).strftime(KEY_TIME_FORMAT)}"
+    return f"{region}, {state.kind} from {key_time(state.start)}"
 
 
 @dataclass(frozen=True)
