@@ -152,7 +152,7 @@ async def corroborate_and_alert(stream: AsyncIterable[faust.types.EventT]) -> No
             alerts, late = pipeline.on_cluster(cluster)
             for record in late:
                 metrics.late_incidents.labels(window="expired").inc()
-                await emit(late_topic, record.region, record)
+                await emit(late_topic, record.region, record, pipeline.payload(record))
             await publish_alerts(alerts, report.produced_at)
 
 

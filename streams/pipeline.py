@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 import faust
 import orjson
+from faust.utils.json import dumps as json_dumps
+from mode.utils.compat import want_bytes
 
 from streams.alerts import Finding, Ledger, NoveltyRule, Rule, findings, load_rules
 from streams.corroborate import (
@@ -298,10 +300,21 @@ class Pipeline:
             if self.stores.reports.get(source.incident_id) != cluster_id:
                 self.stores.reports[source.incident_id] = cluster_id
 
-    def payload(self, cluster: Incident) -> bytes:
-        """``cluster.dumps()``, not serialised again for the cluster ``on_incident`` saved last."""
+    def payload(self, record: Incident | LateIncident) -> bytes:
+        """``record.dumps()``; the cluster ``on_incident`` saved last is not serialised again.
+
+        A late report carries that cluster whole: its bytes go in as they are.
+        """
         saved = self._saved
-        return saved[1] if saved is not None and saved[0] is cluster else cluster.dumps()
+        if saved is None:
+            return record.dumps()
+        if record is saved[0]:
+            return saved[1]
+        if isinstance(record, LateIncident) and record.incident is saved[0]:
+            data = dict(record.to_representation())
+            data["incident"] = orjson.Fragment(saved[1])
+            return want_bytes(json_dumps(data))
+        return record.dumps()
 
     def on_incident(self, incident: Incident) -> list[Incident]:
         """Corroborate one extracted report: the cluster record(s) to publish on ``incidents``.
