@@ -2357,6 +2357,7 @@ _CONTAINED_VILLAGE = 100_000
 # "in X in Y": Y starts at most this many characters after X ("in X in the countryside of Y").
 _NESTED_REACH = 30
 _PARTICLE_TAIL = re.compile(r"[ -](?:al|el|ad|as|ash|an|ar|at|az|de|del|la)[- ][A-Z]")
+_CAPITALISED_IN = re.compile(r"[A-Z][\w'’]* in ")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][\w'’-]*| -) $")
 _CAPITAL_WORDS = frozenset({"provincial", "regional", "national", "state", "district"})
 _CAPITAL_WORD = re.compile(r"\b[A-Z]")
@@ -2438,7 +2439,17 @@ class _Unlisted(NamedTuple):
     noun: str = ""  # the kind of place the text calls it: "village", "district"
 
 
-def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
+class _Pattern(NamedTuple):
+    """A pattern of unlisted names, run only on text holding one of its ``gate`` strings
+    (lower case; none: always): most patterns need a word few texts have."""
+
+    kind: str
+    pattern: re.Pattern[str]
+    gate: tuple[str, ...] = ()
+    need: re.Pattern[str] | None = None  # a cheaper pattern the text must match first
+
+
+def _unlisted_patterns(cues: _Cues) -> tuple[_Pattern, ...]:
     """Patterns of names the text calls a village, town, area or site, each with its kind:
     "in X village", "near X town" (group ``cue`` is the preposition), "the village of X",
     "in X (Town, Region)", "in Koniko Gas Field", "coded to X", "in X, Region"; group ``type``
@@ -2452,64 +2463,85 @@ def _unlisted_patterns(cues: _Cues) -> tuple[tuple[str, re.Pattern[str]], ...]:
     struck = "|".join(sorted(map(re.escape, cues.attack_words), key=len, reverse=True)) or "(?!)"
     # "the outskirts of X in Y", not "University of X in Y"
     around_of = "|".join(rf"{re.escape(w)}\s+of" for w in sorted(cues.locative_of)) or "(?!)"
-    out: list[tuple[str, re.Pattern[str]]] = [
-        (
+    nouns = tuple(sorted(kinds))
+    out: list[_Pattern] = [
+        _Pattern(
             "village",
             re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{types})\b"),
+            nouns,
         ),
         # "targeted Banin area in the southern countryside of Idleb"
-        (
+        _Pattern(
             "village",
             re.compile(
                 rf"\b(?i:{struck})\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>{parts})\b"
             ),
+            tuple(sorted(cues.town_parts)),
         ),
-        ("village", re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})")),
+        _Pattern("village", re.compile(rf"\b(?P<type>{types})\s+of\s+(?P<name>{_NAME})"), nouns),
         # "in Al Musayniah (As Said, Shabwah)": a name followed by the places it lies in
-        ("village", re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])")),
-        ("apposed", re.compile(rf"\b{cue}\s+(?P<name>{_NAME}),\s(?=[A-Z])")),
+        _Pattern(
+            "village",
+            re.compile(rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+\((?=[A-Z])"),
+            ("(",),
+        ),
+        _Pattern("apposed", re.compile(rf"\b{cue}\s+(?P<name>{_NAME}),\s(?=[A-Z])"), (",",)),
         # "in the Wadi al Janan region (Jayshan, Abyan)", "in Haftanin region of Dahuk": a
         # local area, told apart from a known region by what follows it
-        (
+        _Pattern(
             "village",
             re.compile(
                 rf"\b{cue}\s+(?:(?i:the)\s+)?(?P<name>{_NAME})\s+(?P<type>region)\s+(?=\(|of\s)"
             ),
+            ("region",),
         ),
         # "in Tayyana in rural Deir ez Zor", "near Hazano in Idleb"
-        (
+        _Pattern(
             "nested",
             re.compile(
                 rf"\b(?P<cue>(?i:in|near|at|around|{around_of}))\s+(?P<name>{_NAME})\s+in\s"
             ),
+            (" in ",),
+            _CAPITALISED_IN,
         ),
     ]
     if cues.landmark_types:
         sites = "|".join(sorted((w.title() for w in cues.landmark_types), key=len, reverse=True))
         # A capitalised kind of site ends the site's own name: "Kharab Al Jayr Airbase"
         out.append(
-            (
+            _Pattern(
                 "landmark",
+                # no preposition needed ("targeted Kwaires Military Airbase"): the words
+                # before are read by _unlisted_names
                 re.compile(
-                    rf"\b(?:{cue}\s+)?(?:(?i:the)\s+)?"
-                    rf"(?P<name>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){{0,3}} (?:{sites}))\b"
+                    rf"(?<![\w'’-])(?P<name>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){{0,3}} (?:{sites}))\b"
                 ),
+                tuple(sorted(cues.landmark_types)),
             )
         )
     if cues.stated_by:
         phrases = "|".join(sorted(map(re.escape, cues.stated_by), key=len, reverse=True))
         between = r"(?:(?i:the|provincial|regional|capital|city|town)\s+)*"
-        out.append(("stated", re.compile(rf"\b(?i:{phrases})\s+{between}(?P<name>{_NAME})")))
+        out.append(
+            _Pattern(
+                "stated",
+                re.compile(rf"\b(?i:{phrases})\s+{between}(?P<name>{_NAME})"),
+                tuple(sorted(cues.stated_by)),
+            )
+        )
     # "coded to X" says where the event is: read first, whatever other pattern finds X
-    return tuple(sorted(out, key=lambda kp: kp[0] != "stated"))
+    return tuple(sorted(out, key=lambda p: p.kind != "stated"))
 
 
-def _unlisted_names(
-    text: str, patterns: Iterable[tuple[str, re.Pattern[str]]], cues: _Cues
-) -> Iterable[_Unlisted]:
+def _unlisted_names(text: str, patterns: Iterable[_Pattern], cues: _Cues) -> Iterable[_Unlisted]:
     """Each name the patterns find, once per start (the first pattern to find it wins)."""
     seen: set[int] = set()
-    for kind, pattern in patterns:
+    lowered = text.lower()
+    for kind, pattern, gate, need in patterns:
+        if gate and not any(g in lowered for g in gate):
+            continue
+        if need is not None and need.search(text) is None:
+            continue
         for m in pattern.finditer(text):
             start, end = m.span("name")
             first = m.group("name").split()[0].lower()
@@ -2524,8 +2556,13 @@ def _unlisted_names(
                 continue  # "near Al-Abbas Hospital in Taizz": a site of the town
             seen.add(start)
             cue = m.groupdict().get("cue")
-            if kind == "landmark" and cue is None and _CAPITALISED_BEFORE.search(text, 0, start):
-                continue  # "Global Coalition Kharab Al Jayr Airbase": where the name starts is moot
+            if kind == "landmark":
+                if _CAPITALISED_BEFORE.search(text, max(0, start - 40), start):
+                    continue  # "Global Coalition Kharab Al Jayr Airbase": where does it start?
+                before = _EN_WORDS.findall(text[max(0, start - 30) : start])[-2:]
+                cue = next((w for w in reversed(before) if w.lower() not in _DETERMINERS), None)
+                if cue is not None and cue.lower() not in cues.locative:
+                    cue = None  # "targeted Kwaires Military Airbase": where it struck
             locative = cue is None or cue.lower() in cues.locative
             noun = (m.groupdict().get("type") or "").lower()
             yield _Unlisted(
