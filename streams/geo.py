@@ -241,7 +241,9 @@ def _fold_latin(text: str) -> tuple[str, list[int]]:
     return "".join(pieces), folded_map
 
 
+@lru_cache(maxsize=1 << 16)
 def _key_en(name: str) -> str:
+    # cached: the same capitalised runs recur across sentences and articles
     return " ".join(_fold_latin(name)[0].split())
 
 
@@ -1647,9 +1649,9 @@ class Gazetteer:
         for last, kid in ix.automata["en"].iter(folded):
             stop = last + 1
             start = stop - key_len[kid]
-            if start > 0 and _is_word(folded[start - 1]):
+            if start > 0 and folded[start - 1].isalnum():  # (inlined _is_word: the hot loop)
                 continue
-            if stop < len(folded) and _is_word(folded[stop]):
+            if stop < len(folded) and folded[stop].isalnum():
                 continue
             o_start = mapping[start]
             o_end = mapping[stop - 1] + 1
