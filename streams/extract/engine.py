@@ -417,9 +417,10 @@ class Extractor:
         incidents = _merge_duplicates(_chain(readings))
         kept = [i for i in incidents if _specific(i)]
         # Only after the cut: a scene set elsewhere makes no vague reading an incident.
+        told = set().union(*(inc.indices() for inc in kept)) if kept else set()
         for inc in kept:
             if inc.location()[0] is None:
-                _set_scene(inc, sentences, places)
+                _set_scene(inc, sentences, places, told)
         _stated_scenes(kept, sentences, places)
         # A dropped reading (too vague to be an incident) may still accuse or claim: it then
         # attributes its neighbours like any other non-incident sentence.
@@ -947,16 +948,22 @@ def _place(
     return location, confidence * (_FALLBACK_PLACE if fallback else 1.0), fallback
 
 
-def _set_scene(inc: _Incident, sentences: Sequence[Sentence], places: _ArticlePlaces) -> None:
+def _set_scene(
+    inc: _Incident, sentences: Sequence[Sentence], places: _ArticlePlaces, told: set[int]
+) -> None:
     """Give ``inc``, which names no place, the scene an earlier sentence sets, if any.
 
     A lead often sets the scene in a sentence the extractor does not read as the incident
     ("in Kyainseikgyi township (Kawkareik district, Kayin state), joint forces ... carried out
     drones trikes"; the next sentence: "... died in the drone strikes"). The nearest earlier
-    sentence with a place named locatively stands in, at a stand-in's confidence.
+    sentence with a place named locatively stands in, at a stand-in's confidence; failing
+    that, the next sentence when it tells no incident of its own ("Event took place in
+    southern Rafah.").
     """
     first = min(inc.indices())
-    for sentence in reversed(sentences[:first]):
+    after = inc.last + 1
+    following = [] if after in told or after >= len(sentences) else [sentences[after]]
+    for sentence in [*reversed(sentences[:first]), *following]:
         located = [p for p in places.within(sentence) if p.mention.locative]
         if not located:
             continue

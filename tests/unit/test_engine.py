@@ -842,3 +842,14 @@ def test_a_name_in_brackets_is_the_canonical_name_of_an_unlisted_place(
     [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
     assert inc.location is not None
     assert (inc.location.name, inc.location.canonical) == ("Sergele", "Sargali")
+
+
+def test_a_scene_set_in_the_next_sentence_places_an_unplaced_incident(
+    extractor: Extractor,
+) -> None:
+    body = (
+        "A house was bombed by two missiles launched from a drone, killing three people. "
+        "The strike took place in Khan Yunis."
+    )
+    [inc] = extractor.extract(Article(id="acled", body=body, language="en"))
+    assert inc.location is not None and inc.location.name == "Khan Yunis"
