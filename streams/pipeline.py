@@ -90,6 +90,15 @@ class Keyspace(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and (self._prefix + key) in self._backing
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value, or ``default``."""
+        # A Faust table's own ``get`` raises and catches a KeyError on a miss, and
+        # corroboration asks for dozens of absent keys per report (placements of sources).
+        full = self._prefix + key
+        if full not in self._backing:
+            return default
+        return self._backing[full]
+
     def __iter__(self) -> Iterator[str]:
         size = len(self._prefix)
         # A snapshot: callers delete while iterating (expiry).
