@@ -55,8 +55,9 @@ LANGUAGES = ("ar", "en")
 #    incidents of other weapons or regions gives one reading per incident (Extractor._clauses).
 # 3. Its reading: the most specific weapon the event words govern and its count, casualties,
 #    actor and attribution (streams.extract.actors), target, the locative place nearest the
-#    event (streams.geo; reference points and datelines yield, a non-locative town stands in
-#    when nothing else is named), and the event date (streams.extract.dates).
+#    event (streams.geo; a place the text says the event is coded to wins, reference points,
+#    datelines and the land around a town named with a place in it yield, a non-locative town
+#    stands in when nothing else is named), and the event date (streams.extract.dates).
 # 4. Readings of consecutive sentences that tell one event are chained ("At least six soldiers
 #    were killed in the blast."), then duplicates in the article merged (same place, agreeing
 #    weapon, date, actor, target), keeping the most informative fields.
