@@ -67,6 +67,10 @@ LANGUAGES = ("ar", "en")
 # with it; otherwise event_date is None, date_precision "unknown" and event_time the
 # publication time (the ingest time when the article has none), so windows still place it.
 
+# Casualties of a sentence: read when the sentence is, and again for the tolls told after an
+# incident; the result is immutable, so the second reading is the first one's.
+_casualties = functools.lru_cache(maxsize=256)(find_casualties)
+
 # --- the rules, as numbers a reader can find in one place -------------------------------------
 
 # A number counts a weapon when at most this many words stand between them: "14 صاروخاً",
@@ -409,7 +413,7 @@ class Extractor:
                 if strong and any(m.kind in ("trigger", "weapon", "anaphor") for m in own):
                     side[index] = (strong, any(m.kind == "anaphor" for m in own))
                 if any(m.kind == "anaphor" for m in own):
-                    anaphoric[index] = find_casualties(sentence.text, lang)
+                    anaphoric[index] = _casualties(sentence.text, lang)
             recent_speakers = [*recent_speakers, speakers(mentions)][-_SPEAKER_MEMORY:]
             for m in mentions:
                 if m.kind == "group" and not m.anaphor:
@@ -581,7 +585,7 @@ class Extractor:
             return None
         # The toll after "in retaliation for" is the earlier event's ("a drone strike the
         # previous day, which killed four").
-        casualties = find_casualties(sentence.text[: cut - sentence.start], lang)
+        casualties = _casualties(sentence.text[: cut - sentence.start], lang)
         stated_casualties = casualties.killed is not None or casualties.wounded is not None
         if any(c.entry.get("veto") == "soft" for c in cues) and not stated_casualties:
             return None
@@ -1489,7 +1493,7 @@ def _attach_tolls(incidents: Sequence[_Incident], sentences: Sequence[Sentence],
         stop = firsts[pos + 1][0] if pos + 1 < len(firsts) else len(sentences)
         inc = incidents[n]
         own = inc.indices()
-        found = [(i, find_casualties(sentences[i].text, lang)) for i in range(first, stop)]
+        found = [(i, _casualties(sentences[i].text, lang)) for i in range(first, stop)]
         head = max(inc.readings, key=lambda r: (_informativeness(r), -r.index))
         stated = next((c for _, c in found if c.killed is not None and c.killed_stated), None)
         if stated is not None:
