@@ -355,7 +355,11 @@ class Matcher:
     def _build(self) -> None:
         self._automaton = ahocorasick.Automaton()
         for key, patterns in self._patterns.items():
-            self._automaton.add_word(key, (len(key), tuple(patterns)))
+            # Whether any form may carry a proclitic or a suffix: a hit inside a word that
+            # none of them allows is dropped before the word around it is read.
+            prefixed = any(p.lam or p.clitics != "none" for p in patterns)
+            suffixed = any(p.taa or (p.suffixes and p.clitics != "none") for p in patterns)
+            self._automaton.add_word(key, (len(key), tuple(patterns), prefixed, suffixed))
         if self._patterns:
             self._automaton.make_automaton()
         self._built = True
@@ -369,11 +373,15 @@ class Matcher:
         norm = nt.norm
         size = len(norm)
         found: list[Match] = []
-        for last, (length, patterns) in self._automaton.iter(norm):
+        for last, (length, patterns, prefixed, suffixed) in self._automaton.iter(norm):
             nstart = last - length + 1
             nend = last + 1
             left_word = nstart > 0 and _joined(norm[nstart - 1], norm[nstart])
+            if left_word and not prefixed:
+                continue
             right_word = nend < size and _joined(norm[nend - 1], norm[nend])
+            if right_word and not suffixed:
+                continue
             prefix = ""
             if left_word:
                 ts = nstart - 1
