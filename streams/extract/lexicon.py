@@ -165,11 +165,12 @@ class Match:
     nend: int
     # Arabic proclitics written onto the word before the form (normalised), e.g. "وب", "س".
     prefix: str = ""
+    # The entry's kind (weapon, trigger, ...), copied: the stages filter matches by it
+    # hundreds of times an article.
+    kind: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def kind(self) -> str:
-        """The entry's kind (weapon, trigger, ...)."""
-        return self.entry.kind
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.entry.kind)
 
 
 class NormText:
