@@ -2260,7 +2260,7 @@ class Gazetteer:
                 continue  # "in Habra district, Sanaa city": a district of the town, Sanaa
             if kind == "nested" and not (
                 anchor.mention.start - end <= _NESTED_REACH
-                and not _CAPITAL_WORD.search(text, end, anchor.mention.start)
+                and not _UPPER_INITIAL.search(text, end, anchor.mention.start)
                 and (
                     anchor.mention.surrounds
                     or _names_a_region(anchor)
@@ -2358,11 +2358,16 @@ _CONTAINED_VILLAGE = 100_000
 
 # "in X in Y": Y starts at most this many characters after X ("in X in the countryside of Y").
 _NESTED_REACH = 30
-_PARTICLE_TAIL = re.compile(r"[ -](?:al|el|ad|as|ash|an|ar|at|az|de|del|la)[- ][A-Z]")
+_PARTICLE_TAIL = re.compile(
+    rf"[ -](?:{'|'.join(sorted(_PARTICLES | {'de', 'del', 'la'}))})[- ][A-Z]"
+)
 _CAPITALISED_IN = re.compile(r"[A-Z][\w'’]* in ")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][\w'’-]*| -) $")
-_CAPITAL_WORDS = frozenset({"provincial", "regional", "national", "state", "district"})
-_CAPITAL_WORD = re.compile(r"\b[A-Z]")
+# Words naming a seat between "coded to" and the name ("Coded to provincial capital Erbil city").
+_SEAT_WORDS = frozenset(
+    {"provincial", "regional", "national", "state", "district", "capital", "city", "town"}
+)
+_UPPER_INITIAL = re.compile(r"\b[A-Z]")
 # A village is placed by a known place at most this many characters after its name.
 _UNLISTED_REACH = 90
 # A skeleton match is vouched for by an exact place at most this many characters away.
@@ -2413,7 +2418,7 @@ def _stated(before: Sequence[str], cues: _Cues) -> bool:
     words = [
         w
         for w in before
-        if w not in _DETERMINERS and w not in cues.place_types and w not in _CAPITAL_WORDS
+        if w not in _DETERMINERS and w not in cues.place_types and w not in _SEAT_WORDS
     ]
     return any(" ".join(words[-len(p.split()) :]) == p for p in cues.stated_by)
 
@@ -2523,7 +2528,7 @@ def _unlisted_patterns(cues: _Cues) -> tuple[_Pattern, ...]:
         )
     if cues.stated_by:
         phrases = "|".join(sorted(map(re.escape, cues.stated_by), key=len, reverse=True))
-        between = r"(?:(?i:the|provincial|regional|capital|city|town)\s+)*"
+        between = rf"(?:(?i:the|{'|'.join(sorted(_SEAT_WORDS))})\s+)*"
         out.append(
             _Pattern(
                 "stated",
