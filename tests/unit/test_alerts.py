@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from streams.alerts import (
     evaluate_rule,
     load_rules,
 )
-from streams.records import Actor, Count, Counts, Evidence, Incident, Location, Weapon
+from streams.records import Incident
 from streams.windows import (
     ConfigError,
     WindowState,
@@ -32,52 +33,13 @@ from streams.windows import (
     fold,
     load_windows,
 )
+from tests.factories import at, cluster_record
 
 NOW = datetime(2021, 2, 24, tzinfo=UTC)
 COMMON: dict[str, Any] = {"severity": "medium", "window": "tumbling_1d", "regions": None}
 
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def make_cluster(
-    cluster_id: str,
-    *,
-    when: str = "2021-02-22T18:00:00",
-    weapon: str = "rocket",
-    killed: int | None = None,
-    wounded: int | None = None,
-    actor: str | None = None,
-    target: str | None = None,
-    revision: int = 1,
-) -> Incident:
-    """A hand-made cluster in Baghdad."""
-    return Incident(
-        incident_id=cluster_id,
-        article_id="a1",
-        language="ar",
-        published_at=at("2021-02-24T00:00:00"),
-        event_date=when[:10],
-        date_precision="day",
-        historical=False,
-        location=Location(
-            name="بغداد", canonical="Baghdad", precision="city", admin1="Baghdad", region_id="IQ.07"
-        ),
-        weapon=Weapon(category=weapon, gtd_type="Explosives"),
-        counts=Counts(
-            killed=None if killed is None else Count(value=killed),
-            wounded=None if wounded is None else Count(value=wounded),
-        ),
-        actor=None if actor is None else Actor(name=actor),
-        evidence=Evidence(sentence=f"evidence of {cluster_id}", start=0, end=5),
-        confidence=0.7,
-        field_confidence={},
-        target=target,
-        event_time=at(when),
-        cluster_id=cluster_id,
-        revision=revision,
-    )
+# The clusters of these tests happen at 18:00 on 22 February 2021 unless told.
+make_cluster = partial(cluster_record, when="2021-02-22T18:00:00")
 
 
 def window_of(*clusters: Incident, when: str = "2021-02-22T18:00:00") -> WindowState:
@@ -127,7 +89,7 @@ def test_threshold_fires_from_min_count_with_figures() -> None:
     assert alert.figures == {"count": 2, "min_count": 2}
     assert alert.severity == "medium"
     assert [i.incident_id for i in alert.incidents] == ["c1", "c2"]
-    assert alert.incidents[0].evidence == "evidence of c1"
+    assert alert.incidents[0].evidence == "evidence of c1 r1"
     assert alert.alert_id == alert_id_of("daily", "IQ.07", "tumbling_1d", at("2021-02-22T00:00:00"))
     assert alert.window.start == at("2021-02-22T00:00:00")
     assert alert.created_at == NOW

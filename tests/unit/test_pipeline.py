@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -25,6 +25,7 @@ from streams.records import (
 )
 from streams.settings import Topics
 from streams.windows import LateIncident, load_state
+from tests.factories import at
 
 REGIONS = {"IQ.07": ("Baghdad", 33.34, 44.40), "IQ.11": ("Erbil", 36.19, 44.01)}
 SEED_A = "000_2c9a285eebb8b24b"
@@ -34,10 +35,6 @@ SEED_B = "003_22300b7c73ae127c"
 @pytest.fixture(scope="module")
 def config() -> FlowConfig:
     return FlowConfig.load()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def make_report(

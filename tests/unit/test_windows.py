@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from streams.records import Count, Counts, Evidence, Incident, Location, Weapon, WindowRange
+from streams.records import Incident, Location, WindowRange
 from streams.windows import (
     ConfigError,
     Watermark,
@@ -28,6 +29,7 @@ from streams.windows import (
     to_json,
     window_key,
 )
+from tests.factories import at, cluster_record
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -36,44 +38,8 @@ TUMBLING_1D = WindowSpec("tumbling_1d", DAY, DAY, 21 * DAY)
 HOPPING_24H = WindowSpec("hopping_24h", DAY, HOUR, 3 * DAY)
 CONFIG = WindowsConfig((TUMBLING_1H, TUMBLING_1D, HOPPING_24H), 2 * HOUR, 6 * HOUR)
 
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def make_cluster(
-    cluster_id: str,
-    *,
-    when: str = "2021-02-22T18:30:00",
-    revision: int = 1,
-    weapon: str | None = "rocket",
-    killed: int | None = None,
-    region: str | None = "IQ.07",
-) -> Incident:
-    """A hand-made cluster record as it appears on ``incidents``."""
-    return Incident(
-        incident_id=cluster_id,
-        article_id="a1",
-        language="ar",
-        published_at=at("2021-02-24T00:00:00"),
-        event_date=when[:10],
-        date_precision="day",
-        historical=False,
-        location=None
-        if region is None
-        else Location(
-            name="بغداد", canonical="Baghdad", precision="city", admin1="Baghdad", region_id=region
-        ),
-        weapon=None if weapon is None else Weapon(category=weapon, gtd_type="Explosives"),
-        counts=Counts(killed=None if killed is None else Count(value=killed)),
-        actor=None,
-        evidence=Evidence(sentence=f"evidence {cluster_id} r{revision}", start=0, end=5),
-        confidence=0.7,
-        field_confidence={},
-        event_time=at(when),
-        cluster_id=cluster_id,
-        revision=revision,
-    )
+# The clusters of these tests happen at 18:30 on 22 February 2021 unless told.
+make_cluster = partial(cluster_record, when="2021-02-22T18:30:00")
 
 
 def test_default_config_loads_with_the_documented_kinds() -> None:
