@@ -2268,33 +2268,29 @@ class Gazetteer:
                 )
             ):
                 continue  # "in X in Y": only inside a region or the land around a town
-            if (
-                kind == "apposed"
-                and anchor.mention.start - end <= 2
-                and not _names_a_region(anchor)
-            ):
-                # "in Bonifacio Moreno, Michoacan de Ocampo": the state, not its namesake town
-                state = next(
-                    (c for c in anchor.mention.candidates if c.precision == "admin1"), None
-                )
-                if state is not None:
+            if kind == "apposed":
+                if anchor.mention.start - end > 2:
+                    continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
+                if not _names_a_region(anchor):
+                    # "in Bonifacio Moreno, Michoacan de Ocampo": the state, not its namesake
+                    state = next(
+                        (c for c in anchor.mention.candidates if c.precision == "admin1"), None
+                    )
+                    if state is None:
+                        continue
                     replaced.add(id(anchor))
                     anchor = ResolvedPlace(
                         anchor.mention, state, self.location(anchor.mention, state), anchor.score
                     )
                     out.append(anchor)
-            if kind == "apposed" and not (
-                anchor.mention.start - end <= 2 and _names_a_region(anchor)
-            ):
-                continue  # "in Jiljiiley, Hiiraan, Somalia": only right before its region
-            # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
-            # country is a namesake; one in the anchor's country is the gazetteer's own.
             # "La Palma de Altamira", "Dhahran al-Janub district": a longer name than the
             # known one at its head is another place
             extended = bool(inside) and all(
                 r.mention.start == start and _PARTICLE_TAIL.match(text, r.mention.end) is not None
                 for r in inside
             )
+            # A known name inside it ("Sar" of "Sar Kone village") read as a place of another
+            # country is a namesake; one in the anchor's country is the gazetteer's own.
             if not extended and any(
                 r.place.country_code == anchor.place.country_code
                 and r.place.region_id in (anchor.place.region_id, None)

@@ -426,7 +426,7 @@ class Extractor:
         for inc in kept:
             if inc.location()[0] is None:
                 _set_scene(inc, sentences, places, told)
-        _stated_scenes(kept, sentences, places)
+        _stated_scenes(kept, sentences, places, told)
         # A dropped reading (too vague to be an incident) may still accuse or claim: it then
         # attributes its neighbours like any other non-incident sentence.
         for dropped in (i for i in incidents if not _specific(i)):
@@ -981,18 +981,20 @@ def _set_scene(
 
 
 def _stated_scenes(
-    incidents: Sequence[_Incident], sentences: Sequence[Sentence], places: _ArticlePlaces
+    incidents: Sequence[_Incident],
+    sentences: Sequence[Sentence],
+    places: _ArticlePlaces,
+    told: set[int],
 ) -> None:
     """Move an incident to the place a later sentence of its own says it is coded to.
 
     Incident records often close with where they code an event they could not place: "It is
     unclear where the drone fell. Coded to Katzrin (Quneitra)." Such a sentence, when it
     reports no incident of its own, places the incident told before it if that incident has
-    no place finer than a region.
+    no place finer than a region. ``told`` holds the indices of the incidents' sentences.
     """
     if not incidents:
         return
-    told = set().union(*(inc.indices() for inc in incidents))
     for index, sentence in enumerate(sentences):
         if index in told:
             continue
