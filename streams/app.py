@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode
@@ -15,9 +14,11 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from streams.extract.engine import get_extractor
 from streams.faustfix import (
+    CommitBarrier,
     PromptTableManager,
     QuietWorker,
     install_prometheus,
+    patch_atomic_commits,
     patch_recovery_offsets,
 )
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
@@ -61,6 +62,9 @@ app = faust.App(
 
 install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
+# A commit holds whole events only: each agent wraps an event in ``barrier.event``.
+barrier = CommitBarrier()
+patch_atomic_commits(barrier)
 
 # --- Topics ---------------------------------------------------------------------------------
 # internal=True only makes Faust declare (create) each topic at start, with our partitions:
@@ -102,58 +106,72 @@ sink_ledger = SinkLedger()
 
 # --- Agents -----------------------------------------------------------------------------------
 @app.agent(articles_topic)
-async def extract_incidents(stream: AsyncIterable[faust.types.EventT]) -> None:
+async def extract_incidents(stream: faust.StreamT[Any]) -> None:
     """Validate each article (bad input -> DLQ), skip repeats, extract incidents, key by region."""
-    async for event in stream.events():  # type: ignore[attr-defined]
-        msg = event.message
-        produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
-        key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else None
-        try:
-            article = parse_article(
-                event.value, max_bytes=settings.max_article_bytes, produced_at=produced_at
-            )
-        except RejectedInput as error:
-            await reject(event, key, error)
-            continue
-        metrics.articles_consumed.inc()
-        if article_seen.get(article.id) is not None:
-            metrics.articles_duplicate.inc()
-            continue
-        started = time.perf_counter()
-        try:
-            incidents = extract_or_reject(article)
-        except RejectedInput as error:
-            await reject(event, key, error)
-            continue
-        metrics.extraction_seconds.observe(time.perf_counter() - started)
-        article_seen[article.id] = produced_at.isoformat()
-        article_memory.sweep(produced_at)
-        for incident in incidents:
-            metrics.count_incident(incident)
-            await forward(event, pipeline.region_key(incident), RegionWork(report=incident))
+    acks = cast(faust.Stream[Any], stream).noack()  # acked by the barrier, not by Faust
+    async for event in acks.events():
+        async with barrier.event(acks, event):
+            await on_article(event)
 
 
 @app.agent(reports_topic)
-async def corroborate_and_alert(stream: AsyncIterable[faust.types.EventT]) -> None:
+async def corroborate_and_alert(stream: faust.StreamT[Any]) -> None:
     """Merge reports into clusters, fold clusters into event-time windows, evaluate alert rules."""
-    async for event in stream.events():  # type: ignore[attr-defined]
-        work: RegionWork = event.value
-        if work.tick is not None:
-            # Close windows on wall-clock time too, so a quiet region's window still closes.
-            alerts = pipeline.on_tick(work.tick, owns=partial(owns, event.message.partition))
-            await publish_alerts(alerts, None)
-            metrics.table_keys.labels(table="region_state").set(len(region_state))
-            continue
-        report = work.report
-        if report is None:
-            continue
-        for cluster in pipeline.on_incident(report):
-            await publish_cluster(cluster, report.produced_at)
-            alerts, late = pipeline.on_cluster(cluster)
-            for record in late:
-                metrics.late_incidents.labels(window="expired").inc()
-                await emit(late_topic, record.region, record, pipeline.payload(record))
-            await publish_alerts(alerts, report.produced_at)
+    acks = cast(faust.Stream[Any], stream).noack()  # acked by the barrier, not by Faust
+    async for event in acks.events():
+        async with barrier.event(acks, event):
+            await on_report(event)
+
+
+async def on_article(event: faust.types.EventT) -> None:
+    """One article: to the DLQ with its reason, or its incidents onto ``incidents.reports``."""
+    msg = event.message
+    produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
+    key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else None
+    try:
+        article = parse_article(
+            event.value, max_bytes=settings.max_article_bytes, produced_at=produced_at
+        )
+    except RejectedInput as error:
+        await reject(event, key, error)
+        return
+    metrics.articles_consumed.inc()
+    if article_seen.get(article.id) is not None:
+        metrics.articles_duplicate.inc()
+        return
+    started = time.perf_counter()
+    try:
+        incidents = extract_or_reject(article)
+    except RejectedInput as error:
+        await reject(event, key, error)
+        return
+    metrics.extraction_seconds.observe(time.perf_counter() - started)
+    article_seen[article.id] = produced_at.isoformat()
+    article_memory.sweep(produced_at)
+    for incident in incidents:
+        metrics.count_incident(incident)
+        await forward(event, pipeline.region_key(incident), RegionWork(report=incident))
+
+
+async def on_report(event: faust.types.EventT) -> None:
+    """One report (or clock tick) of a region: its cluster, late record and alerts published."""
+    work = cast(RegionWork, event.value)
+    if work.tick is not None:
+        # Close windows on wall-clock time too, so a quiet region's window still closes.
+        alerts = pipeline.on_tick(work.tick, owns=partial(owns, event.message.partition))
+        await publish_alerts(alerts, None)
+        metrics.table_keys.labels(table="region_state").set(len(region_state))
+        return
+    report = work.report
+    if report is None:
+        return
+    for cluster in pipeline.on_incident(report):
+        await publish_cluster(cluster, report.produced_at)
+        alerts, late = pipeline.on_cluster(cluster)
+        for record in late:
+            metrics.late_incidents.labels(window="expired").inc()
+            await emit(late_topic, record.region, record, pipeline.payload(record))
+        await publish_alerts(alerts, report.produced_at)
 
 
 @app.on_partitions_assigned.connect
@@ -273,9 +291,12 @@ async def publish_alerts(alerts: list[Alert], produced_at: datetime | None) -> N
         if produced_at is not None:
             alert.produced_at = produced_at
         payload = alert.dumps()
-        if not await emit(alerts_topic, alert.region, alert, payload):
-            continue
+        # Each topic is checked on its own: a worker killed between the two sends published
+        # the alert on one of them only, and its successor must complete the other.
+        fresh = await emit(alerts_topic, alert.region, alert, payload)
         await emit(severity_topics[alert.severity], alert.region, alert, payload)
+        if not fresh:
+            continue
         metrics.count_alert(alert)
         if produced_at is not None:
             metrics.article_to_alert_seconds.observe(_age(produced_at))

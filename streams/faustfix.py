@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import faust
 from faust.sensors.prometheus import PrometheusMonitor, setup_prometheus_sensors
 from faust.tables.manager import TableManager
+from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 from prometheus_client import CollectorRegistry
+
+logger = logging.getLogger(__name__)
 
 
 class QuietWorker(faust.Worker):
@@ -80,3 +86,88 @@ async def _stable_end_offsets(
 def patch_recovery_offsets() -> None:
     """Table recovery reads the changelogs' end offsets from the broker (see above)."""
     AIOKafkaConsumerThread._highwaters = _stable_end_offsets  # type: ignore[method-assign,assignment]
+
+
+class CommitBarrier:
+    """Commits happen between events, never inside one, and after the events' sends are out.
+
+    Faust 0.15.3 commits on a timer, whatever the agents are doing. A transaction could close
+    while an agent was suspended halfway through an event (at any ``await``): it held that
+    event's first table writes but not its offset, so after a crash the event ran again on
+    top of its own partial effects (a report found "already merged" and never counted in any
+    window; an alert the ledger says went out that never did). And a commit does not wait for
+    Faust's producer buffer (table writes queue there) nor for the plain producer (output
+    topics): a commit sent ahead of them lost them both if the worker died right after.
+
+    Agents wrap each event in :meth:`event`, which acks it on the way out; the patched commit
+    (:func:`patch_atomic_commits`) takes :meth:`exclusive`, flushes every producer, then
+    commits. A commit therefore holds exactly the effects of the events it acknowledges.
+    """
+
+    def __init__(self, timeout_s: float = 20.0) -> None:
+        # Shorter than the transaction timeout: an event stuck that long must not get the
+        # worker's producer fenced; the commit then goes ahead, as Faust's did, and says so.
+        self.timeout_s = timeout_s
+        self._active = 0
+        self._committing = False
+        self._idle = asyncio.Event()
+        self._open = asyncio.Event()
+        self._idle.set()
+        self._open.set()
+
+    @asynccontextmanager
+    async def event(
+        self, stream: faust.StreamT[Any], event: faust.EventT[Any]
+    ) -> AsyncIterator[None]:
+        """Process ``event`` with no commit in between; ack it in ``stream`` (a ``noack`` one).
+
+        Not acked when cancelled (a rebalance or shutdown stopped it halfway): it is processed
+        again from the last commit.
+        """
+        while self._committing:
+            await self._open.wait()
+        self._active += 1
+        self._idle.clear()
+        try:
+            try:
+                yield
+            except Exception:
+                await stream.ack(event)  # the agent crashed on it: Faust goes past it too
+                raise
+            await stream.ack(event)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No event in progress until the block ends (one block at a time)."""
+        while self._committing:
+            await self._open.wait()
+        self._committing = True
+        self._open.clear()
+        try:
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.timeout_s)
+            except TimeoutError:
+                logger.warning(
+                    "commit: an event has been in progress for %.0f s; committing anyway",
+                    self.timeout_s,
+                )
+            yield
+        finally:
+            self._committing = False
+            self._open.set()
+
+
+def patch_atomic_commits(barrier: CommitBarrier) -> None:
+    """Every consumer commit goes through ``barrier`` and flushes the producers first."""
+    original = Consumer.commit
+
+    async def commit(self: Consumer, *args: Any, **kwargs: Any) -> bool:
+        async with barrier.exclusive():
+            await self.app.producer.flush()
+            return await original(self, *args, **kwargs)
+
+    Consumer.commit = commit  # type: ignore[method-assign]

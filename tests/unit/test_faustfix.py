@@ -1,0 +1,125 @@
+"""The commit barrier: a commit never falls inside an event, and holds the events it acks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from streams.faustfix import CommitBarrier
+
+
+class Stream:
+    """What the barrier needs of a ``noack`` Faust stream: ``ack``, recorded in order."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def ack(self, event: Any) -> bool:
+        self.log.append(f"ack {event}")
+        return True
+
+
+async def test_a_commit_waits_for_the_event_in_progress_and_sees_it_acked() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+    stream = Stream(log)
+    halfway = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def process() -> None:
+        async with barrier.event(stream, "e1"):  # type: ignore[arg-type]
+            log.append("write state")
+            halfway.set()
+            await go_on.wait()  # e.g. waiting for a send
+            log.append("publish")
+
+    async def commit() -> None:
+        async with barrier.exclusive():
+            log.append("commit")
+
+    worker = asyncio.create_task(process())
+    await halfway.wait()
+    committer = asyncio.create_task(commit())
+    await asyncio.sleep(0.01)
+    assert "commit" not in log  # the event is halfway: no commit now
+    go_on.set()
+    await asyncio.gather(worker, committer)
+    assert log == ["write state", "publish", "ack e1", "commit"]
+
+
+async def test_an_event_waits_for_the_commit_in_progress() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+    stream = Stream(log)
+    committing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def commit() -> None:
+        async with barrier.exclusive():
+            committing.set()
+            await release.wait()  # the transaction's round trips
+            log.append("committed")
+
+    async def process() -> None:
+        async with barrier.event(stream, "e2"):  # type: ignore[arg-type]
+            log.append("write state")
+
+    committer = asyncio.create_task(commit())
+    await committing.wait()
+    worker = asyncio.create_task(process())
+    await asyncio.sleep(0.01)
+    assert log == []
+    release.set()
+    await asyncio.gather(committer, worker)
+    assert log == ["committed", "write state", "ack e2"]
+
+
+async def test_a_cancelled_event_is_not_acked_and_does_not_hold_commits() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+    started = asyncio.Event()
+
+    async def process() -> None:
+        async with barrier.event(Stream(log), "e3"):  # type: ignore[arg-type]
+            started.set()
+            await asyncio.sleep(3600)
+
+    worker = asyncio.create_task(process())
+    await started.wait()
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    async with barrier.exclusive():
+        log.append("commit")
+    assert log == ["commit"]  # processed again after the restart, from the last commit
+
+
+async def test_an_event_that_fails_is_acked_as_faust_would() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+    with pytest.raises(ValueError):
+        async with barrier.event(Stream(log), "e4"):  # type: ignore[arg-type]
+            raise ValueError("boom")
+    assert log == ["ack e4"]
+
+
+async def test_a_stuck_event_delays_a_commit_only_up_to_the_timeout() -> None:
+    barrier = CommitBarrier(timeout_s=0.05)
+    log: list[str] = []
+    started = asyncio.Event()
+
+    async def process() -> None:
+        async with barrier.event(Stream(log), "e5"):  # type: ignore[arg-type]
+            started.set()
+            await asyncio.sleep(3600)
+
+    worker = asyncio.create_task(process())
+    await started.wait()
+    async with barrier.exclusive():
+        log.append("commit")
+    assert log == ["commit"]
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
