@@ -137,6 +137,21 @@ def membership(clusters: dict[str, dict[str, Any]]) -> dict[str, frozenset[str]]
     return {cid: frozenset(s["article_id"] for s in c["sources"]) for cid, c in clusters.items()}
 
 
+def differences(
+    got: dict[str, frozenset[str]], want: dict[str, frozenset[str]], *workers: Any
+) -> str:
+    """What a failure says: clusters missing and unexpected, and what each worker consumed."""
+    missing = {k: sorted(v) for k, v in want.items() if got.get(k) != v}
+    extra = {k: sorted(v) for k, v in got.items() if want.get(k) != v}
+    counts = []
+    for worker in workers:
+        try:
+            counts.append(consumed(worker.metrics()))
+        except OSError:
+            counts.append(-1.0)  # not answering
+    return f"missing or different {missing}; unexpected {extra}; consumed {counts}"
+
+
 def latest_alerts(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for a in records:
@@ -208,7 +223,12 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
         wait_for(
             lambda: membership(clusters_now()) == membership(want_clusters),
             150,  # a hang guard for a loaded machine, not a speed check
-            "the clusters of the first load",
+            lambda: (
+                "the clusters of the first load: "
+                + differences(
+                    membership(clusters_now()), membership(want_clusters), survivor, doomed
+                )
+            ),
         )
         counts = consumed(survivor.metrics()), consumed(doomed.metrics())
         assert min(counts) > 0 and sum(counts) == len(first_docs), counts
@@ -240,7 +260,10 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
     wait_for(
         lambda: membership(clusters_now()) == membership(want_clusters),
         90,
-        "the clusters of the whole input",
+        lambda: (
+            "the clusters of the whole input: "
+            + differences(membership(clusters_now()), membership(want_clusters), survivor)
+        ),
     )
 
     def alerts_match() -> bool:
