@@ -76,18 +76,24 @@ async def test_an_event_waits_for_the_commit_in_progress() -> None:
     assert log == ["committed", "write state", "ack e2"]
 
 
-async def test_a_cancelled_event_is_not_acked_and_does_not_hold_commits() -> None:
-    barrier = CommitBarrier()
-    log: list[str] = []
+async def stuck_event(barrier: CommitBarrier, log: list[str], name: str) -> asyncio.Task[None]:
+    """An event that has started and never ends by itself."""
     started = asyncio.Event()
 
     async def process() -> None:
-        async with barrier.event(Stream(log), "e3"):  # type: ignore[arg-type]
+        async with barrier.event(Stream(log), name):  # type: ignore[arg-type]
             started.set()
             await asyncio.sleep(3600)
 
     worker = asyncio.create_task(process())
     await started.wait()
+    return worker
+
+
+async def test_a_cancelled_event_is_not_acked_and_does_not_hold_commits() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+    worker = await stuck_event(barrier, log, "e3")
     worker.cancel()
     with pytest.raises(asyncio.CancelledError):
         await worker
@@ -108,15 +114,7 @@ async def test_an_event_that_fails_is_acked_as_faust_would() -> None:
 async def test_a_stuck_event_delays_a_commit_only_up_to_the_timeout() -> None:
     barrier = CommitBarrier(timeout_s=0.05)
     log: list[str] = []
-    started = asyncio.Event()
-
-    async def process() -> None:
-        async with barrier.event(Stream(log), "e5"):  # type: ignore[arg-type]
-            started.set()
-            await asyncio.sleep(3600)
-
-    worker = asyncio.create_task(process())
-    await started.wait()
+    worker = await stuck_event(barrier, log, "e5")
     async with barrier.exclusive():
         log.append("commit")
     assert log == ["commit"]
