@@ -62,7 +62,7 @@ app = faust.App(
 
 install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
-# A commit holds whole events only: each agent wraps an event in ``barrier.event``.
+# A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
 patch_atomic_commits(barrier)
 
@@ -108,19 +108,13 @@ sink_ledger = SinkLedger()
 @app.agent(articles_topic)
 async def extract_incidents(stream: faust.StreamT[Any]) -> None:
     """Validate each article (bad input -> DLQ), skip repeats, extract incidents, key by region."""
-    acks = cast(faust.Stream[Any], stream).noack()  # acked by the barrier, not by Faust
-    async for event in acks.events():
-        async with barrier.event(acks, event):
-            await on_article(event)
+    await barrier.run(stream, on_article)
 
 
 @app.agent(reports_topic)
 async def corroborate_and_alert(stream: faust.StreamT[Any]) -> None:
     """Merge reports into clusters, fold clusters into event-time windows, evaluate alert rules."""
-    acks = cast(faust.Stream[Any], stream).noack()  # acked by the barrier, not by Faust
-    async for event in acks.events():
-        async with barrier.event(acks, event):
-            await on_report(event)
+    await barrier.run(stream, on_report)
 
 
 async def on_article(event: faust.types.EventT) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -99,9 +99,10 @@ class CommitBarrier:
     Faust's producer buffer (table writes queue there) nor for the plain producer (output
     topics): a commit sent ahead of them lost them both if the worker died right after.
 
-    Agents wrap each event in :meth:`event`, which acks it on the way out; the patched commit
-    (:func:`patch_atomic_commits`) takes :meth:`exclusive`, flushes every producer, then
-    commits. A commit therefore holds exactly the effects of the events it acknowledges.
+    Agents consume through :meth:`run`, which wraps each event in :meth:`event` (acked on the
+    way out); the patched commit (:func:`patch_atomic_commits`) takes :meth:`exclusive`,
+    flushes every producer, then commits. A commit therefore holds exactly the effects of the
+    events it acknowledges.
     """
 
     def __init__(self, timeout_s: float = 20.0) -> None:
@@ -109,11 +110,19 @@ class CommitBarrier:
         # worker's producer fenced; the commit then goes ahead, as Faust's did, and says so.
         self.timeout_s = timeout_s
         self._active = 0
-        self._committing = False
-        self._idle = asyncio.Event()
-        self._open = asyncio.Event()
+        self._idle = asyncio.Event()  # no event in progress
+        self._open = asyncio.Event()  # no commit in progress
         self._idle.set()
         self._open.set()
+
+    async def run(
+        self, stream: faust.StreamT[Any], handle: Callable[[faust.EventT[Any]], Awaitable[None]]
+    ) -> None:
+        """An agent's loop: ``handle`` each event of ``stream``, acked by :meth:`event`."""
+        acks = cast(faust.Stream[Any], stream).noack()
+        async for event in acks.events():
+            async with self.event(acks, event):
+                await handle(event)
 
     @asynccontextmanager
     async def event(
@@ -124,7 +133,7 @@ class CommitBarrier:
         Not acked when cancelled (a rebalance or shutdown stopped it halfway): it is processed
         again from the last commit.
         """
-        while self._committing:
+        while not self._open.is_set():
             await self._open.wait()
         self._active += 1
         self._idle.clear()
@@ -143,9 +152,8 @@ class CommitBarrier:
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
         """No event in progress until the block ends (one block at a time)."""
-        while self._committing:
+        while not self._open.is_set():
             await self._open.wait()
-        self._committing = True
         self._open.clear()
         try:
             try:
@@ -157,7 +165,6 @@ class CommitBarrier:
                 )
             yield
         finally:
-            self._committing = False
             self._open.set()
 
 
