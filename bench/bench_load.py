@@ -428,33 +428,57 @@ class WorkerProcess:
                 self.proc.wait()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the worker and its extraction process)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
 def proc_cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of a process (Linux /proc); NaN when unknown."""
+    """User + system CPU seconds of a process and its children (Linux /proc); NaN when unknown."""
     if pid is None:
         return float("nan")
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return float("nan")
-    fields = text.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            text = Path(f"/proc/{member}/stat").read_text()
+        except OSError:
+            if member == pid:
+                return float("nan")
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def proc_memory_mb(pid: int | None) -> tuple[float, float]:
-    """(VmRSS, VmHWM = peak resident) of a process in MB; NaN when unknown."""
-    rss = hwm = float("nan")
+    """(VmRSS, VmHWM = peak resident) in MB, summed over a process and its children.
+
+    NaN when unknown. The summed peak is an upper bound: the processes' peaks need not coincide.
+    """
     if pid is None:
-        return rss, hwm
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) / 1024
-                elif line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return rss, hwm
+        return float("nan"), float("nan")
+    rss: list[float] = []
+    hwm: list[float] = []
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        rss.append(int(line.split()[1]) / 1024)
+                    elif line.startswith("VmHWM:"):
+                        hwm.append(int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return (sum(rss) if rss else float("nan")), (sum(hwm) if hwm else float("nan"))
 
 
 def machine_cpu() -> tuple[float, float]:

@@ -12,7 +12,6 @@ import faust
 import mode
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.extract.engine import get_extractor
 from streams.faustfix import (
     CommitBarrier,
     PromptTableManager,
@@ -23,6 +22,7 @@ from streams.faustfix import (
 )
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
+from streams.offload import ExtractionPool
 from streams.pipeline import Pipeline
 from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
 from streams.settings import Settings, faust_broker_credentials, var_dir
@@ -99,9 +99,23 @@ article_memory = Forgetting(article_seen, timedelta(hours=settings.dedup_hours))
 region_state = app.Table("region_state", default=None, key_type=str)
 
 pipeline = Pipeline(store=region_state, topics=settings.topics)
-extractor = get_extractor()
+# Extraction runs in a child process: the event loop here keeps corroboration and Kafka I/O.
+extraction = ExtractionPool()
 # Output topics are written outside Faust's transactions: de-duplicate by record identity.
 sink_ledger = SinkLedger()
+
+
+@app.service
+class ExtractionProcess(mode.Service):
+    """The extraction child starts with the worker (extractor loaded) and stops with it."""
+
+    async def on_start(self) -> None:
+        """Start the child before the first article."""
+        await extraction.start()
+
+    async def on_stop(self) -> None:
+        """Stop the child."""
+        extraction.close()
 
 
 # --- Agents -----------------------------------------------------------------------------------
@@ -135,7 +149,7 @@ async def on_article(event: faust.types.EventT) -> None:
         return
     started = time.perf_counter()
     try:
-        incidents = extract_or_reject(article)
+        incidents = await extract_or_reject(article)
     except RejectedInput as error:
         await reject(event, key, error)
         return
@@ -260,10 +274,13 @@ async def reject(event: faust.types.EventT, key: str | None, error: RejectedInpu
     await emit(dlq_topic, key, letter)
 
 
-def extract_or_reject(article: Article) -> list[Incident]:
+async def extract_or_reject(article: Article) -> list[Incident]:
     """Extract; an extractor failure rejects the article (DLQ) instead of stopping the agent."""
     try:
-        return extractor.extract(article, now=datetime.now(UTC))
+        return await extraction.extract(article, datetime.now(UTC))
+    except RejectedInput:
+        metrics.extraction_errors.inc()
+        raise
     except Exception as exc:  # the article is kept whole on the DLQ with the reason
         metrics.extraction_errors.inc()
         raise RejectedInput("extraction_error", f"{type(exc).__name__}: {exc}"[:500]) from exc

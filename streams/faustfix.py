@@ -149,6 +149,10 @@ class CommitBarrier:
             if not self._active:
                 self._idle.set()
 
+    async def idle(self) -> None:
+        """Wait until no event is in progress (an event awaiting its extraction is)."""
+        await self._idle.wait()
+
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
         """No event in progress until the block ends (one block at a time)."""

@@ -11,7 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.offload import ExtractionPool
 from streams.records import Alert, DeadLetter, Incident
+from tests.agents.extractors import crashing, fragile
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -29,6 +31,7 @@ class Sent:
 @pytest.fixture()
 def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     from streams import app as flow
+    from streams.faustfix import CommitBarrier
     from streams.pipeline import Pipeline
     from streams.sink import SinkLedger
 
@@ -38,6 +41,8 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     flow.article_seen.data.clear()
     flow.region_state.data.clear()
     monkeypatch.setattr(flow, "pipeline", Pipeline(store=flow.region_state))
+    # Its asyncio events belong to the event loop of the test that first waits on them.
+    monkeypatch.setattr(flow, "barrier", CommitBarrier())
     # No broker here: the output topics start empty.
     ledger = SinkLedger()
     ledger.ready.set()
@@ -68,6 +73,12 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     yield flow, sent
 
 
+async def put(module: ModuleType, agent: Any, value: Any, key: Any) -> None:
+    """``agent.put``, then wait until the event is processed, not only received."""
+    await agent.put(value, key=key)
+    await module.barrier.idle()
+
+
 def seed_bytes() -> list[bytes]:
     return [orjson.dumps(orjson.loads(p.read_bytes())) for p in sorted(SEEDS.glob("*.json"))]
 
@@ -77,8 +88,8 @@ async def test_malformed_message_is_dead_lettered_and_next_article_still_process
 ) -> None:
     module, sent = flow
     async with module.extract_incidents.test_context() as agent:
-        await agent.put(b'{"id": "broken", "body": ', key=b"broken")
-        await agent.put(seed_bytes()[1], key=b"003_22300b7c73ae127c")
+        await put(module, agent, b'{"id": "broken", "body": ', key=b"broken")
+        await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
     letters = sent.values("articles.dlq")
     assert len(letters) == 1
     assert isinstance(letters[0], DeadLetter)
@@ -93,9 +104,9 @@ async def test_same_article_id_twice_is_processed_once(flow: tuple[ModuleType, S
     module, sent = flow
     article = seed_bytes()[1]
     async with module.extract_incidents.test_context() as agent:
-        await agent.put(article, key=b"003_22300b7c73ae127c")
+        await put(module, agent, article, key=b"003_22300b7c73ae127c")
         first = len(sent.values("incidents.reports"))
-        await agent.put(article, key=b"003_22300b7c73ae127c")
+        await put(module, agent, article, key=b"003_22300b7c73ae127c")
     assert first > 0
     assert len(sent.values("incidents.reports")) == first
     assert (
@@ -107,11 +118,11 @@ async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent])
     module, sent = flow
     async with module.extract_incidents.test_context() as agent:
         for raw in seed_bytes():
-            await agent.put(raw, key=orjson.loads(raw)["id"].encode())
+            await put(module, agent, raw, key=orjson.loads(raw)["id"].encode())
     work = sent.values("incidents.reports")
     async with module.corroborate_and_alert.test_context() as agent:
         for item in work:
-            await agent.put(item, key=module.pipeline.region_key(item.report))
+            await put(module, agent, item, key=module.pipeline.region_key(item.report))
     clusters = sent.values("incidents")
     assert clusters and all(c.cluster_id and c.sources for c in clusters)
     erbil = [c for c in clusters if c.location and c.location.canonical in ("Erbil", "Arbil")]
@@ -127,20 +138,34 @@ async def test_extractor_failure_dead_letters_the_article_and_the_stream_goes_on
     flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module, sent = flow
-    real = module.extractor.extract
-
-    def fragile(article: Any, *, now: Any = None) -> Any:
-        if article.id == "poison":
-            raise ValueError("cannot read this one")
-        return real(article, now=now)
-
-    monkeypatch.setattr(module.extractor, "extract", fragile)
+    pool = ExtractionPool(fragile)
+    monkeypatch.setattr(module, "extraction", pool)
     poison = orjson.dumps({"id": "poison", "body": "قصف مدفعي على بلدة"})
     async with module.extract_incidents.test_context() as agent:
-        await agent.put(poison, key=b"poison")
-        await agent.put(seed_bytes()[1], key=b"003_22300b7c73ae127c")
+        await put(module, agent, poison, key=b"poison")
+        await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+    pool.close()
     letters = sent.values("articles.dlq")
     assert [(d.reason, d.key) for d in letters] == [("extraction_error", "poison")]
     assert "cannot read this one" in letters[0].detail
     assert orjson.loads(letters[0].raw)["id"] == "poison"
     assert sent.values("incidents.reports"), "the next article was still processed"
+
+
+async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and_the_next_is_read(
+    flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, sent = flow
+    pool = ExtractionPool(crashing)
+    monkeypatch.setattr(module, "extraction", pool)
+    crash = orjson.dumps({"id": "crash", "body": "Gunmen killed 3 soldiers in Mosul."})
+    try:
+        async with module.extract_incidents.test_context() as agent:
+            await put(module, agent, crash, key=b"crash")
+            await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+    finally:
+        pool.close()
+    letters = sent.values("articles.dlq")
+    assert [(d.reason, d.key) for d in letters] == [("extraction_crashed", "crash")]
+    assert orjson.loads(letters[0].raw)["id"] == "crash"
+    assert sent.values("incidents.reports"), "a new extraction process read the next article"

@@ -89,7 +89,20 @@ def test_sigkill_mid_window_then_restart_matches_replay(
             latest[c["cluster_id"]] = {s["incident_id"] for s in c["sources"]}
         return latest
 
-    wait_for(lambda: clusters_now() == want_clusters, 120, "the clusters of the replay")
+    def clusters_differ() -> str:
+        got = clusters_now()
+        missing = {k: sorted(v) for k, v in want_clusters.items() if got.get(k) != v}
+        extra = {k: sorted(v) for k, v in got.items() if want_clusters.get(k) != v}
+        try:
+            read = f"{consumed(second.metrics()):.0f} of {len(docs)}"
+        except OSError:
+            read = "not answering"
+        return (
+            f"the clusters of the replay; missing or different {missing}; unexpected {extra}; "
+            f"the restarted worker consumed {read}"
+        )
+
+    wait_for(lambda: clusters_now() == want_clusters, 120, clusters_differ)
 
     def alerts_now() -> set[tuple[Any, ...]]:
         return {alert_state(a) for a in read_all(kafka_bootstrap, topics.alerts)}
