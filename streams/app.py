@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
@@ -22,7 +21,7 @@ from streams.faustfix import (
 )
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
-from streams.offload import ExtractionPool
+from streams.offload import Extracted, ExtractionPool
 from streams.pipeline import Pipeline
 from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
 from streams.settings import Settings, faust_broker_credentials, var_dir
@@ -122,7 +121,7 @@ class ExtractionProcess(mode.Service):
 @app.agent(articles_topic)
 async def extract_incidents(stream: faust.StreamT[Any]) -> None:
     """Validate each article (bad input -> DLQ), skip repeats, extract incidents, key by region."""
-    await barrier.run(stream, on_article)
+    await barrier.run_ahead(stream, begin_article, on_article, settings.extract_ahead)
 
 
 @app.agent(reports_topic)
@@ -131,29 +130,47 @@ async def corroborate_and_alert(stream: faust.StreamT[Any]) -> None:
     await barrier.run(stream, on_report)
 
 
-async def on_article(event: faust.types.EventT) -> None:
-    """One article: to the DLQ with its reason, or its incidents onto ``incidents.reports``."""
-    msg = event.message
-    produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
-    key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else None
+# An article read ahead: rejected, or parsed with its extraction under way (None: a repeat).
+Begun = RejectedInput | tuple[Article, "asyncio.Task[Extracted] | None"]
+
+
+def begin_article(event: faust.types.EventT) -> Begun:
+    """Validate an article and start its extraction in the child, before its turn comes."""
+    produced_at = datetime.fromtimestamp(event.message.timestamp, UTC)
     try:
         article = parse_article(
             event.value, max_bytes=settings.max_article_bytes, produced_at=produced_at
         )
     except RejectedInput as error:
-        await reject(event, key, error)
-        return
-    metrics.articles_consumed.inc()
+        return error
     if article_seen.get(article.id) is not None:
+        return article, None
+    return article, asyncio.ensure_future(extract_or_reject(article))
+
+
+async def on_article(event: faust.types.EventT, begun: Begun) -> None:
+    """One article: to the DLQ with its reason, or its incidents onto ``incidents.reports``."""
+    msg = event.message
+    key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else None
+    if isinstance(begun, RejectedInput):
+        await reject(event, key, begun)
+        return
+    article, extracting = begun
+    metrics.articles_consumed.inc()
+    if extracting is None or article_seen.get(article.id) is not None:
+        # Seen before; or read ahead together with its first copy, which has just been handled.
+        if extracting is not None:
+            extracting.cancel()
+            extracting.add_done_callback(_retrieve)
         metrics.articles_duplicate.inc()
         return
-    started = time.perf_counter()
     try:
-        incidents = await extract_or_reject(article)
+        incidents, seconds = await extracting
     except RejectedInput as error:
         await reject(event, key, error)
         return
-    metrics.extraction_seconds.observe(time.perf_counter() - started)
+    metrics.extraction_seconds.observe(seconds)
+    produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
     article_seen[article.id] = produced_at.isoformat()
     article_memory.sweep(produced_at)
     for incident in incidents:
@@ -274,7 +291,7 @@ async def reject(event: faust.types.EventT, key: str | None, error: RejectedInpu
     await emit(dlq_topic, key, letter)
 
 
-async def extract_or_reject(article: Article) -> list[Incident]:
+async def extract_or_reject(article: Article) -> Extracted:
     """Extract; an extractor failure rejects the article (DLQ) instead of stopping the agent."""
     try:
         return await extraction.extract(article, datetime.now(UTC))

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.sensors.prometheus import PrometheusMonitor, setup_prometheus_sensors
@@ -17,6 +17,8 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class QuietWorker(faust.Worker):
@@ -124,6 +126,49 @@ class CommitBarrier:
             async with self.event(acks, event):
                 await handle(event)
 
+    async def run_ahead(
+        self,
+        stream: faust.StreamT[Any],
+        begin: Callable[[faust.EventT[Any]], T],
+        handle: Callable[[faust.EventT[Any], T], Awaitable[None]],
+        depth: int,
+    ) -> None:
+        """As :meth:`run`, with ``begin(event)`` called up to ``depth`` events ahead of ``handle``.
+
+        For work done elsewhere (extraction in a child process): while one event is handled,
+        the next ones' work is under way, so neither side waits for the other's turn.
+        ``begin`` runs outside any event: it must not write tables. Events are still handled,
+        acked and committed one at a time, in order; one read ahead and not handled when the
+        agent stops is not acked, so it is processed again.
+        """
+        acks = cast(faust.Stream[Any], stream).noack()
+        queue: asyncio.Queue[tuple[faust.EventT[Any], T]] = asyncio.Queue(depth)
+
+        async def read() -> None:
+            async for event in acks.events():
+                await queue.put((event, begin(event)))
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while True:
+                if queue.empty():
+                    getter = asyncio.ensure_future(queue.get())
+                    await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        reader.result()  # the stream's error, if it failed
+                        return
+                    event, begun = getter.result()
+                else:
+                    event, begun = queue.get_nowait()
+                # Tables find the event (and so the changelog partition) through this context
+                # variable, which the stream set in the reading task, not in this one.
+                cast(faust.Stream[Any], acks)._set_current_event(event)
+                async with self.event(acks, event):
+                    await handle(event, begun)
+        finally:
+            reader.cancel()
+
     @asynccontextmanager
     async def event(
         self, stream: faust.StreamT[Any], event: faust.EventT[Any]
@@ -148,10 +193,6 @@ class CommitBarrier:
             self._active -= 1
             if not self._active:
                 self._idle.set()
-
-    async def idle(self) -> None:
-        """Wait until no event is in progress (an event awaiting its extraction is)."""
-        await self._idle.wait()
 
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:

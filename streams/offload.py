@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +21,7 @@ from streams.records import Article, Incident
 logger = logging.getLogger(__name__)
 
 Extract = Callable[[Article, datetime], list[Incident]]
+Extracted = tuple[list[Incident], float]  # the incidents, and the seconds extraction took
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -27,6 +29,12 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def extract_article(article: Article, now: datetime) -> list[Incident]:
     """The process-wide extractor on one article (what the child runs)."""
     return get_extractor().extract(article, now=now)
+
+
+def _timed(extract: Extract, article: Article, now: datetime) -> Extracted:
+    started = time.perf_counter()
+    incidents = extract(article, now)
+    return incidents, time.perf_counter() - started
 
 
 def _child_init() -> None:
@@ -65,8 +73,11 @@ class ExtractionPool:
         """Start the child and load its extractor now, not on the first article."""
         await asyncio.wrap_future(self._pool().submit(int))
 
-    async def extract(self, article: Article, now: datetime) -> list[Incident]:
-        """``extract(article, now)`` in the child; the extractor's own errors propagate."""
+    async def extract(self, article: Article, now: datetime) -> Extracted:
+        """``extract(article, now)`` in the child, and the seconds it took there.
+
+        The extractor's own errors propagate.
+        """
         try:
             return await self._submit(article, now)
         except BrokenProcessPool:
@@ -80,8 +91,9 @@ class ExtractionPool:
                 "extraction_crashed", "the extraction process died on this article twice"
             ) from None
 
-    async def _submit(self, article: Article, now: datetime) -> list[Incident]:
-        return await asyncio.wrap_future(self._pool().submit(self._extract, article, now))
+    async def _submit(self, article: Article, now: datetime) -> Extracted:
+        future = self._pool().submit(_timed, self._extract, article, now)
+        return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Stop the child (a new one starts on the next article)."""

@@ -70,6 +70,9 @@ class Settings:
     commit_interval_s: float = 0.25
     # How long an article id is remembered, so that a repeat of it is not processed twice.
     dedup_hours: float = 168.0
+    # Articles handed to the extraction process ahead of their turn: it works on the next
+    # ones while the worker publishes this one's reports.
+    extract_ahead: int = 16
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,6 +92,7 @@ class Settings:
             session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", "30")),
             commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.25")),
             dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
+            extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", "16"))),
         )
 
 

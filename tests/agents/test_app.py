@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +74,17 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     yield flow, sent
 
 
-async def put(module: ModuleType, agent: Any, value: Any, key: Any) -> None:
-    """``agent.put``, then wait until the event is processed, not only received."""
-    await agent.put(value, key=key)
-    await module.barrier.idle()
+async def put(agent: Any, value: Any, key: Any) -> None:
+    """``agent.put``, then wait until the agent is done with the event (acked), not only has it.
+
+    Extraction runs in another process: the event is handled some time after it is received.
+    """
+    event = await agent.put(value, key=key)
+    for _ in range(3000):
+        if event.message.acked:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the agent did not finish the event within 30 s")
 
 
 def seed_bytes() -> list[bytes]:
@@ -88,8 +96,8 @@ async def test_malformed_message_is_dead_lettered_and_next_article_still_process
 ) -> None:
     module, sent = flow
     async with module.extract_incidents.test_context() as agent:
-        await put(module, agent, b'{"id": "broken", "body": ', key=b"broken")
-        await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+        await put(agent, b'{"id": "broken", "body": ', key=b"broken")
+        await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
     letters = sent.values("articles.dlq")
     assert len(letters) == 1
     assert isinstance(letters[0], DeadLetter)
@@ -104,9 +112,9 @@ async def test_same_article_id_twice_is_processed_once(flow: tuple[ModuleType, S
     module, sent = flow
     article = seed_bytes()[1]
     async with module.extract_incidents.test_context() as agent:
-        await put(module, agent, article, key=b"003_22300b7c73ae127c")
+        await put(agent, article, key=b"003_22300b7c73ae127c")
         first = len(sent.values("incidents.reports"))
-        await put(module, agent, article, key=b"003_22300b7c73ae127c")
+        await put(agent, article, key=b"003_22300b7c73ae127c")
     assert first > 0
     assert len(sent.values("incidents.reports")) == first
     assert (
@@ -118,11 +126,11 @@ async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent])
     module, sent = flow
     async with module.extract_incidents.test_context() as agent:
         for raw in seed_bytes():
-            await put(module, agent, raw, key=orjson.loads(raw)["id"].encode())
+            await put(agent, raw, key=orjson.loads(raw)["id"].encode())
     work = sent.values("incidents.reports")
     async with module.corroborate_and_alert.test_context() as agent:
         for item in work:
-            await put(module, agent, item, key=module.pipeline.region_key(item.report))
+            await put(agent, item, key=module.pipeline.region_key(item.report))
     clusters = sent.values("incidents")
     assert clusters and all(c.cluster_id and c.sources for c in clusters)
     erbil = [c for c in clusters if c.location and c.location.canonical in ("Erbil", "Arbil")]
@@ -142,8 +150,8 @@ async def test_extractor_failure_dead_letters_the_article_and_the_stream_goes_on
     monkeypatch.setattr(module, "extraction", pool)
     poison = orjson.dumps({"id": "poison", "body": "قصف مدفعي على بلدة"})
     async with module.extract_incidents.test_context() as agent:
-        await put(module, agent, poison, key=b"poison")
-        await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+        await put(agent, poison, key=b"poison")
+        await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
     pool.close()
     letters = sent.values("articles.dlq")
     assert [(d.reason, d.key) for d in letters] == [("extraction_error", "poison")]
@@ -161,8 +169,8 @@ async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and
     crash = orjson.dumps({"id": "crash", "body": "Gunmen killed 3 soldiers in Mosul."})
     try:
         async with module.extract_incidents.test_context() as agent:
-            await put(module, agent, crash, key=b"crash")
-            await put(module, agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+            await put(agent, crash, key=b"crash")
+            await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
     finally:
         pool.close()
     letters = sent.values("articles.dlq")

@@ -121,3 +121,59 @@ async def test_a_stuck_event_delays_a_commit_only_up_to_the_timeout() -> None:
     worker.cancel()
     with pytest.raises(asyncio.CancelledError):
         await worker
+
+
+class Events(Stream):
+    """A stream of named events (``boom`` fails the stream when reached)."""
+
+    def __init__(self, log: list[str], names: list[str]) -> None:
+        super().__init__(log)
+        self.names = names
+
+    def noack(self) -> Events:
+        return self
+
+    async def events(self) -> Any:
+        for name in self.names:
+            if name == "boom":
+                raise RuntimeError("the stream failed")
+            yield name
+
+    def _set_current_event(self, event: Any) -> None:
+        self.log.append(f"current {event}")
+
+
+async def test_run_ahead_begins_the_next_events_while_one_is_handled_and_handles_in_order() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+
+    def begin(event: str) -> str:
+        log.append(f"begin {event}")
+        return event.upper()
+
+    async def handle(event: str, begun: str) -> None:
+        if event == "e1":
+            await asyncio.sleep(0.01)  # waiting for its work, done elsewhere
+        log.append(f"handle {event} {begun}")
+
+    stream = Events(log, ["e1", "e2", "e3"])
+    await barrier.run_ahead(stream, begin, handle, depth=2)  # type: ignore[arg-type]
+    assert log.index("begin e2") < log.index("handle e1 E1")
+    assert [line for line in log if not line.startswith("begin")] == [
+        "current e1", "handle e1 E1", "ack e1",
+        "current e2", "handle e2 E2", "ack e2",
+        "current e3", "handle e3 E3", "ack e3",
+    ]  # fmt: skip
+
+
+async def test_run_ahead_handles_what_it_read_then_raises_the_streams_error() -> None:
+    barrier = CommitBarrier()
+    log: list[str] = []
+
+    async def handle(event: str, begun: str) -> None:
+        log.append(f"handle {event}")
+
+    stream = Events(log, ["e1", "boom"])
+    with pytest.raises(RuntimeError, match="the stream failed"):
+        await barrier.run_ahead(stream, str, handle, depth=4)  # type: ignore[arg-type]
+    assert "ack e1" in log
