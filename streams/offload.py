@@ -53,14 +53,21 @@ class ExtractionPool:
     event loop (and the interpreter lock) half the time at load, and corroboration, commits
     and Kafka I/O waited. In a child it runs on another core while the loop goes on.
 
-    A child that dies (killed, out of memory, a crash in native code) is replaced; an
-    article on which a fresh child dies too is rejected, so one article cannot stop the worker.
+    A child that dies (killed, out of memory, a crash in native code) is replaced and the
+    articles it held are tried again one at a time; an article on which the new child dies
+    too is rejected, so one article cannot stop the worker or take others down with it.
     """
 
     def __init__(self, extract: Extract = extract_article) -> None:
         """``extract``: a module-level function (the child imports it by name)."""
         self._extract = extract
         self._executor: ProcessPoolExecutor | None = None
+        # When a child dies, every article it held fails; each is tried again, alone, so a
+        # child dying now names its article and the innocent ones are not rejected with it.
+        self._retrying = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
+        self._alone = asyncio.Lock()
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -78,22 +85,36 @@ class ExtractionPool:
 
         The extractor's own errors propagate.
         """
+        while self._retrying:
+            await self._calm.wait()
         try:
             return await self._submit(article, now)
         except BrokenProcessPool:
-            logger.warning("extraction: the child process died on %r; starting another", article.id)
-            self.close()
+            logger.warning("extraction: the child process died; %r is tried again", article.id)
+        self._retrying += 1
+        self._calm.clear()
         try:
-            return await self._submit(article, now)
-        except BrokenProcessPool:
-            self.close()
-            raise RejectedInput(
-                "extraction_crashed", "the extraction process died on this article twice"
-            ) from None
+            async with self._alone:
+                try:
+                    return await self._submit(article, now)
+                except BrokenProcessPool:
+                    raise RejectedInput(
+                        "extraction_crashed", "the extraction process died on this article twice"
+                    ) from None
+        finally:
+            self._retrying -= 1
+            if not self._retrying:
+                self._calm.set()
 
     async def _submit(self, article: Article, now: datetime) -> Extracted:
-        future = self._pool().submit(_timed, self._extract, article, now)
-        return await asyncio.wrap_future(future)
+        executor = self._pool()
+        try:
+            return await asyncio.wrap_future(executor.submit(_timed, self._extract, article, now))
+        except BrokenProcessPool:
+            if executor is self._executor:  # the next article gets a new child
+                self._executor = None
+                executor.shutdown(wait=False)
+            raise
 
     def close(self) -> None:
         """Stop the child (a new one starts on the next article)."""

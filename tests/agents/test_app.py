@@ -79,12 +79,16 @@ async def put(agent: Any, value: Any, key: Any) -> None:
 
     Extraction runs in another process: the event is handled some time after it is received.
     """
-    event = await agent.put(value, key=key)
+    await until_acked([await agent.put(value, key=key)])
+
+
+async def until_acked(events: list[Any]) -> None:
+    """Wait until the agent is done with every one of ``events``."""
     for _ in range(3000):
-        if event.message.acked:
+        if all(event.message.acked for event in events):
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("the agent did not finish the event within 30 s")
+    raise AssertionError("the agent did not finish the events within 30 s")
 
 
 def seed_bytes() -> list[bytes]:
@@ -167,13 +171,21 @@ async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and
     pool = ExtractionPool(crashing)
     monkeypatch.setattr(module, "extraction", pool)
     crash = orjson.dumps({"id": "crash", "body": "Gunmen killed 3 soldiers in Mosul."})
+    after = [
+        orjson.dumps({"id": f"after-{n}", "body": f"Gunmen killed {n} soldiers in Mosul."})
+        for n in (4, 5, 6)
+    ]
     try:
         async with module.extract_incidents.test_context() as agent:
-            await put(agent, crash, key=b"crash")
-            await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+            # All four are handed to the extraction process together (read ahead), so the
+            # three after the crash die with it once; they must not be rejected for it.
+            events = [await agent.put(raw, key=orjson.loads(raw)["id"].encode(), wait=False)
+                      for raw in (crash, *after)]  # fmt: skip
+            await until_acked(events)
     finally:
         pool.close()
     letters = sent.values("articles.dlq")
     assert [(d.reason, d.key) for d in letters] == [("extraction_crashed", "crash")]
     assert orjson.loads(letters[0].raw)["id"] == "crash"
-    assert sent.values("incidents.reports"), "a new extraction process read the next article"
+    reported = {w.report.article_id for w in sent.values("incidents.reports")}
+    assert reported == {"after-4", "after-5", "after-6"}
