@@ -48,8 +48,9 @@ def identity(value: dict[str, object]) -> str | None:
 class SinkLedger:
     """Identities published per topic within a time horizon; ``first_time`` admits each once."""
 
-    def __init__(self, horizon_s: float = 900.0) -> None:
+    def __init__(self, horizon_s: float = 900.0, read_timeout_s: float = 30.0) -> None:
         self.horizon_s = horizon_s
+        self.read_timeout_s = read_timeout_s
         self._seen: set[tuple[str, str]] = set()
         self._order: deque[tuple[float, tuple[str, str]]] = deque()
         self.ready = asyncio.Event()
@@ -92,9 +93,15 @@ class SinkLedger:
                 return 0  # a later assignment's seed follows
             loop = asyncio.get_running_loop()
             count = 0
+            started = time.monotonic()
             for attempt in range(4):
                 try:
                     count = await loop.run_in_executor(None, self.seed, bootstrap, names)
+                    logger.info(
+                        "sink ledger: %d records of the outputs read in %.1f s",
+                        count,
+                        time.monotonic() - started,
+                    )
                     break
                 except Exception as exc:  # e.g. no broker answers yet after an outage
                     logger.warning("sink ledger: reading the outputs failed (%r), retrying", exc)
@@ -127,7 +134,16 @@ class SinkLedger:
             for tp in tps:
                 found = starts.get(tp)
                 consumer.seek(tp, found.offset if found is not None else ends[tp])
+            # Bounded: publishing waits for this, and an unread tail costs at most a duplicate.
+            deadline = time.monotonic() + self.read_timeout_s
             while any(consumer.position(tp) < ends[tp] for tp in tps):
+                if time.monotonic() > deadline:
+                    behind = [f"{tp.topic}[{tp.partition}]" for tp in tps
+                              if consumer.position(tp) < ends[tp]]  # fmt: skip
+                    logger.warning(
+                        "sink ledger: gave up reading %s after %.0f s", behind, self.read_timeout_s
+                    )
+                    break
                 for records in consumer.poll(timeout_ms=1000).values():
                     for r in records:
                         if r.value is not None and self.first_time(r.topic, r.value):

@@ -6,7 +6,9 @@ import time
 
 import orjson
 import pytest
+from kafka import TopicPartition
 
+from streams import sink
 from streams.sink import SinkLedger, identity
 
 
@@ -58,3 +60,43 @@ def test_entries_older_than_the_horizon_are_forgotten(monkeypatch: pytest.Monkey
     clock[0] += 61
     assert ledger.first_time("alerts", alert(5))  # a later entry prunes the old one
     assert ledger.first_time("alerts", alert(1))
+
+
+class StuckConsumer:
+    """A consumer whose partition never reaches its end offset (no record ever arrives)."""
+
+    def __init__(self, **_: object) -> None:
+        self.closed = False
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+    def assign(self, tps: object) -> None:
+        pass
+
+    def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, None]:
+        return dict.fromkeys(times)
+
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(tps, 10)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        pass
+
+    def position(self, tp: TopicPartition) -> int:
+        return 3
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[object]]:
+        return {}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_reading_the_outputs_gives_up_at_its_timeout_instead_of_holding_publishing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sink, "KafkaConsumer", StuckConsumer)
+    ledger = SinkLedger(read_timeout_s=0.05)
+    assert ledger.seed("127.0.0.1:1", ["alerts"]) == 0
+    assert "gave up reading ['alerts[0]']" in caplog.text
