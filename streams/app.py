@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
@@ -28,6 +29,7 @@ from streams.settings import Settings, faust_broker_credentials, var_dir
 from streams.sink import SinkLedger
 from streams.windows import LateIncident
 
+logger = logging.getLogger(__name__)
 settings = Settings.from_env()
 metrics = Metrics.create()
 faust_dir = var_dir() / "faust"
@@ -70,8 +72,9 @@ barrier = CommitBarrier()
 patch_atomic_commits(barrier)
 
 # --- Topics ---------------------------------------------------------------------------------
-# internal=True only makes Faust declare (create) each topic at start, with our partitions:
-# a consumer subscribed to a topic that does not exist yet would ignore it.
+# internal=True makes Faust declare (create) the topics it consumes at start, with our
+# partitions: a consumer subscribed to a topic that does not exist yet would ignore it. The
+# output topics are created by ``prepare_outputs`` below.
 # Raw bytes in: validation is ours, so anything unreadable reaches the DLQ with its reason.
 articles_topic = app.topic(
     settings.topics.articles,
@@ -213,10 +216,26 @@ async def seed_sink_ledger(
     re-processed from its last commit, and what it published since is on the topics only.
     In the background, so the rebalance is not held up; ``emit`` waits for it.
     """
-    outputs = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
-    names = [t.get_topic_name() for t in outputs]
     sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
-    app.add_future(sink_ledger.reseed(settings.bootstrap, names))
+    app.add_future(prepare_outputs())
+
+
+OUTPUTS = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
+
+
+async def prepare_outputs() -> None:
+    """Create the output topics if they are missing, then seed the sink ledger from them.
+
+    Faust declares only the topics it consumes. An output topic left to the broker's
+    auto-creation got the broker's partition count, and a first send to it could wait in the
+    producer's metadata loop for good: after a restart, every publish hung behind one.
+    """
+    for topic in OUTPUTS:
+        try:
+            await topic.maybe_declare()
+        except Exception as exc:  # e.g. not allowed on a shared cluster: the ledger still runs
+            logger.warning("could not create %s: %r", topic.get_topic_name(), exc)
+    await sink_ledger.reseed(settings.bootstrap, [t.get_topic_name() for t in OUTPUTS])
 
 
 @app.timer(interval=settings.tick_seconds)
