@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
 from streams.extract.engine import get_extractor
 from streams.ingest import parse_article
@@ -315,3 +315,28 @@ def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
     # Faust 0.15.3 can hang on SIGTERM after a takeover (its shutdown commits twice, the
     # second time outside a transaction); the test is over, so no graceful stop.
     survivor.kill()
+
+
+def test_a_worker_creates_its_output_topics_with_its_partitions_before_any_input(
+    kafka_bootstrap: str, worker_factory: Callable[..., Any]
+) -> None:
+    worker = worker_factory(INCIDENT_PARTITIONS=str(PARTITIONS)).start()
+    topics = Topics.with_prefix(worker.env["INCIDENT_TOPIC_PREFIX"])
+    outputs = [topics.incidents, topics.late, topics.dlq, topics.alerts]
+    outputs += [topics.alerts_for(s) for s in ("high", "medium", "low")]
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    try:
+
+        def partitions() -> dict[str, int]:
+            consumer.topics()  # refreshes the metadata of every topic
+            return {name: len(consumer.partitions_for_topic(name) or ()) for name in outputs}
+
+        # Subscribers can subscribe before the first alert, and every output topic is
+        # partitioned like the worker's own (not with the broker's default).
+        wait_for(
+            lambda: set(partitions().values()) == {PARTITIONS},
+            60,
+            lambda: f"the output topics with {PARTITIONS} partitions each: {partitions()}",
+        )
+    finally:
+        consumer.close()
