@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -91,6 +92,19 @@ async def until_acked(events: list[Any]) -> None:
     raise AssertionError("the agent did not finish the events within 30 s")
 
 
+@contextmanager
+def extracting_with(
+    extract: Any, module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The agent extracts with ``extract``, in an extraction process of its own."""
+    pool = ExtractionPool(extract)
+    monkeypatch.setattr(module, "extraction", pool)
+    try:
+        yield
+    finally:
+        pool.close()
+
+
 def seed_bytes() -> list[bytes]:
     return [orjson.dumps(orjson.loads(p.read_bytes())) for p in sorted(SEEDS.glob("*.json"))]
 
@@ -150,13 +164,11 @@ async def test_extractor_failure_dead_letters_the_article_and_the_stream_goes_on
     flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module, sent = flow
-    pool = ExtractionPool(fragile)
-    monkeypatch.setattr(module, "extraction", pool)
     poison = orjson.dumps({"id": "poison", "body": "قصف مدفعي على بلدة"})
-    async with module.extract_incidents.test_context() as agent:
-        await put(agent, poison, key=b"poison")
-        await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
-    pool.close()
+    with extracting_with(fragile, module, monkeypatch):
+        async with module.extract_incidents.test_context() as agent:
+            await put(agent, poison, key=b"poison")
+            await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
     letters = sent.values("articles.dlq")
     assert [(d.reason, d.key) for d in letters] == [("extraction_error", "poison")]
     assert "cannot read this one" in letters[0].detail
@@ -168,22 +180,18 @@ async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and
     flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module, sent = flow
-    pool = ExtractionPool(crashing)
-    monkeypatch.setattr(module, "extraction", pool)
     crash = orjson.dumps({"id": "crash", "body": "Gunmen killed 3 soldiers in Mosul."})
     after = [
         orjson.dumps({"id": f"after-{n}", "body": f"Gunmen killed {n} soldiers in Mosul."})
         for n in (4, 5, 6)
     ]
-    try:
+    with extracting_with(crashing, module, monkeypatch):
         async with module.extract_incidents.test_context() as agent:
             # All four are handed to the extraction process together (read ahead), so the
             # three after the crash die with it once; they must not be rejected for it.
             events = [await agent.put(raw, key=orjson.loads(raw)["id"].encode(), wait=False)
                       for raw in (crash, *after)]  # fmt: skip
             await until_acked(events)
-    finally:
-        pool.close()
     letters = sent.values("articles.dlq")
     assert [(d.reason, d.key) for d in letters] == [("extraction_crashed", "crash")]
     assert orjson.loads(letters[0].raw)["id"] == "crash"

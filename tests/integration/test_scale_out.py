@@ -184,10 +184,11 @@ def replayed(
     return live_clusters(clusters), latest_alerts(alerts)
 
 
-# Intermittent in the whole suite only: in two of three clean-clone CI runs the clusters of the
-# first load, before any worker is killed, did not match the replay within 150 s (11 of 11 runs
-# of this file alone and 2 of 2 of the integration suite passed). Cause not known; a failure is
-# run again (twice at most), and the wait says which clusters differ.
+# Intermittent in clean-clone CI runs only (3 of 6 in one session), the first load's clusters
+# never matching the replay. The same kind of stall was caught in the recovery test with its
+# cause in the log: an output topic created only by a worker's first send to it, on which the
+# send waited for good. Output topics are now created at start (tested below); the rerun stays
+# until more clean-clone runs have passed without one.
 @pytest.mark.flaky(reruns=2)
 def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
     kafka_bootstrap: str, worker_factory: Callable[..., Any], tmp_path: Path
