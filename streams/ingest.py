@@ -72,6 +72,7 @@ REASONS: dict[str, str] = {
     "bad_date": "'published_at' is not an ISO 8601 time, is impossible, or is out of range",
     # Raised by the worker, not here: the extractor failed on a valid article.
     "extraction_error": "the extractor raised on this article (a bug: please report it)",
+    "extraction_crashed": "the extraction process died on this article twice (a bug: report it)",
 }
 
 EARLIEST_PUBLISHED = datetime(1900, 1, 1, tzinfo=UTC)
