@@ -106,7 +106,7 @@ region_state = app.Table("region_state", default=None, key_type=str)
 
 pipeline = Pipeline(store=region_state, topics=settings.topics)
 # Extraction runs in a child process: the event loop here keeps corroboration and Kafka I/O.
-extraction = ExtractionPool()
+extraction = ExtractionPool(on_death=metrics.extraction_restarts.inc)
 # Output topics are written outside Faust's transactions: de-duplicate by record identity.
 sink_ledger = SinkLedger()
 

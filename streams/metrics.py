@@ -33,6 +33,7 @@ class Metrics:
     table_keys: Gauge
     duplicates_suppressed: Counter
     extraction_errors: Counter
+    extraction_restarts: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -108,6 +109,11 @@ class Metrics:
             extraction_errors=Counter(
                 f"{p}_extraction_errors",
                 "Articles the extractor failed on (sent to the dead-letter topic)",
+                registry=reg,
+            ),
+            extraction_restarts=Counter(
+                f"{p}_extraction_restarts",
+                "Extraction processes that died and were replaced",
                 registry=reg,
             ),
             duplicates_suppressed=Counter(

@@ -58,9 +58,15 @@ class ExtractionPool:
     too is rejected, so one article cannot stop the worker or take others down with it.
     """
 
-    def __init__(self, extract: Extract = extract_article) -> None:
-        """``extract``: a module-level function (the child imports it by name)."""
+    def __init__(
+        self, extract: Extract = extract_article, on_death: Callable[[], None] | None = None
+    ) -> None:
+        """``extract``: a module-level function (the child imports it by name).
+
+        ``on_death``: called once each time a child dies (a metric counts them).
+        """
         self._extract = extract
+        self._on_death = on_death
         self._executor: ProcessPoolExecutor | None = None
         # When a child dies, every article it held fails; each is tried again, alone, so a
         # child dying now names its article and the innocent ones are not rejected with it.
@@ -114,6 +120,8 @@ class ExtractionPool:
             if executor is self._executor:  # the next article gets a new child
                 self._executor = None
                 executor.shutdown(wait=False)
+                if self._on_death is not None:
+                    self._on_death()
             raise
 
     def close(self) -> None:

@@ -97,7 +97,7 @@ def extracting_with(
     extract: Any, module: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """The agent extracts with ``extract``, in an extraction process of its own."""
-    pool = ExtractionPool(extract)
+    pool = ExtractionPool(extract, on_death=module.metrics.extraction_restarts.inc)
     monkeypatch.setattr(module, "extraction", pool)
     try:
         yield
@@ -180,6 +180,12 @@ async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and
     flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module, sent = flow
+
+    def restarts() -> float:
+        name = "incident_monitor_extraction_restarts_total"
+        return float(module.metrics.registry.get_sample_value(name) or 0.0)
+
+    before = restarts()
     crash = orjson.dumps({"id": "crash", "body": "Gunmen killed 3 soldiers in Mosul."})
     after = [
         orjson.dumps({"id": f"after-{n}", "body": f"Gunmen killed {n} soldiers in Mosul."})
@@ -197,3 +203,4 @@ async def test_an_article_that_kills_the_extraction_process_is_dead_lettered_and
     assert orjson.loads(letters[0].raw)["id"] == "crash"
     reported = {w.report.article_id for w in sent.values("incidents.reports")}
     assert reported == {"after-4", "after-5", "after-6"}
+    assert restarts() - before == 2  # with all four in it, then with the crash alone

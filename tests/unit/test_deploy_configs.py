@@ -95,6 +95,7 @@ def test_rendered_config_scrapes_the_given_workers_with_absolute_rule_files() ->
         ("IncidentMonitorNoArticles", "incident_monitor_articles_consumed_total"),
         ("IncidentMonitorMetricsAbsent", "absent(incident_monitor_articles_consumed_total"),
         ("IncidentMonitorExtractionErrors", "incident_monitor_extraction_errors_total"),
+        ("IncidentMonitorExtractionProcessDying", "incident_monitor_extraction_restarts_total"),
         ("IncidentMonitorWorkerDown", "up{"),
         ("IncidentMonitorAlertLatencyHigh", "incident_monitor_article_to_alert_seconds_bucket"),
     ],
