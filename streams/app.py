@@ -97,6 +97,8 @@ severity_topics = {
     s: app.topic(settings.topics.alerts_for(s), key_type=str, value_type=Alert, internal=True)
     for s in ("high", "medium", "low")
 }
+# What the worker publishes (created, and read by the sink ledger, in ``prepare_outputs``).
+OUTPUTS = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
 
 # --- Tables (changelog-backed: a restarted worker resumes with the same state) -------------
 article_seen = app.Table("article_seen", default=None, key_type=str, value_type=str)
@@ -218,9 +220,6 @@ async def seed_sink_ledger(
     """
     sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
     app.add_future(prepare_outputs())
-
-
-OUTPUTS = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topics.values()]
 
 
 async def prepare_outputs() -> None:

@@ -136,12 +136,12 @@ class SinkLedger:
                 consumer.seek(tp, found.offset if found is not None else ends[tp])
             # Bounded: publishing waits for this, and an unread tail costs at most a duplicate.
             deadline = time.monotonic() + self.read_timeout_s
-            while any(consumer.position(tp) < ends[tp] for tp in tps):
+            while behind := [tp for tp in tps if consumer.position(tp) < ends[tp]]:
                 if time.monotonic() > deadline:
-                    behind = [f"{tp.topic}[{tp.partition}]" for tp in tps
-                              if consumer.position(tp) < ends[tp]]  # fmt: skip
                     logger.warning(
-                        "sink ledger: gave up reading %s after %.0f s", behind, self.read_timeout_s
+                        "sink ledger: gave up reading %s after %.0f s",
+                        [f"{tp.topic}[{tp.partition}]" for tp in behind],
+                        self.read_timeout_s,
                     )
                     break
                 for records in consumer.poll(timeout_ms=1000).values():
