@@ -210,6 +210,7 @@ class Pipeline:
         self._stored_specs = {spec.kind: spec for spec in specs if not spec.hopping} | {
             pane.kind: pane for pane in self._panes.values()
         }
+        # Only the kinds a rule reads are stored: the others are still named in late reports.
         self._ruled = {rule.window for rule in self.config.rules}
         self._closing_ruled = {rule.window for rule in self.config.rules if rule.on_close}
 
@@ -456,6 +457,8 @@ class Pipeline:
             expires_at = max(expires_at, as_utc(window.end) + spec.retention)
             if expired(window, spec.retention, watermark):
                 late.append(window)
+            elif spec.kind not in self._ruled:
+                continue  # no rule reads this kind: its state would be written, never read
             elif spec.hopping:
                 hopping.setdefault(spec.kind, []).append(window)
             else:
@@ -469,8 +472,7 @@ class Pipeline:
             key = window_key(region, pane)
             self._fold(key, region, pane, contribution)
             keys.append(key)
-            if kind in self._ruled:
-                touched.extend(self._hopping_states(region, kind, live))
+            touched.extend(self._hopping_states(region, kind, live))
         for key in placed["windows"] if placed else ():
             old = self._state(key) if key not in keys else None
             if old is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import faust
 import pytest
 
-from streams.alerts import SpikeRule
+from streams.alerts import SpikeRule, ThresholdRule
 from streams.pipeline import FlowConfig, Pipeline, Stores
 from streams.records import (
     Actor,
@@ -523,7 +523,12 @@ class CountingStore(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-def test_a_cluster_costs_one_window_write_per_kind_not_one_per_hopping_window(
+def window_writes(store: CountingStore, config: FlowConfig) -> dict[str, int]:
+    """Writes per stored window kind (a hopping kind's panes count under "kind/pane")."""
+    return {k: n for k, n in store.writes.items() if k in config.windows.kinds or "/" in k}
+
+
+def test_a_cluster_costs_one_window_write_per_watched_kind_not_one_per_hopping_window(
     config: FlowConfig,
 ) -> None:
     store = CountingStore()
@@ -531,10 +536,12 @@ def test_a_cluster_costs_one_window_write_per_kind_not_one_per_hopping_window(
     report = make_report("a:1", published="2021-02-22T12:00:00", day="2021-02-22", weapon="ied")
     for cluster in pipeline.on_incident(report):
         pipeline.on_cluster(cluster)
-    # tumbling_1h, tumbling_1d and one hourly pane of hopping_24h: 3 writes, where the 24
-    # hopping windows holding the incident each took one before.
-    window_writes = {k: n for k, n in store.writes.items() if k in config.windows.kinds or "/" in k}
-    assert sum(window_writes.values()) == len(config.windows.kinds)
+    # tumbling_1d and one hourly pane of hopping_24h: 2 writes, where the 24 hopping windows
+    # holding the incident each took one before. No rule watches tumbling_1h: not stored.
+    watched = {rule.window for rule in config.rules}
+    assert "tumbling_1h" in config.windows.kinds and "tumbling_1h" not in watched
+    assert sum(window_writes(store, config).values()) == len(watched)
+    assert "tumbling_1h" not in store.writes
     # The hopping windows are still all there to read: the one-day window of 24 h holds it.
     # Another attack (a shooting, not the bombing told again) later that day.
     second = make_report("b:1", published="2021-02-22T23:00:00", day="2021-02-22", time="22:00:00",
@@ -548,6 +555,26 @@ def test_a_cluster_costs_one_window_write_per_kind_not_one_per_hopping_window(
         assert {i.incident_id for i in alert.incidents} == {"a:1", "b:1"}
         assert alert.window.start <= at("2021-02-22T00:00:00")
         assert alert.window.end > at("2021-02-22T22:00:00")
+
+
+def test_a_rule_on_an_hourly_window_makes_the_hour_kept_and_judged(config: FlowConfig) -> None:
+    hourly = ThresholdRule(
+        name="two_in_an_hour", type="threshold", severity="low", window="tumbling_1h",
+        regions=None, min_count=2,
+    )  # fmt: skip
+    watched = FlowConfig(config.windows, (*config.rules, hourly), config.corroboration)
+    store = CountingStore()
+    pipeline = Pipeline(watched, store=store, clock=fixed("2021-02-22T12:00:00"))
+    alerts = []
+    for incident_id, weapon in (("a:1", "ied"), ("b:1", "firearm")):
+        report = make_report(incident_id, published="2021-02-22T12:00:00", day="2021-02-22",
+                             time="10:20:00", weapon=weapon)  # fmt: skip
+        for cluster in pipeline.on_incident(report):
+            alerts += pipeline.on_cluster(cluster)[0]
+    assert store.writes["tumbling_1h"] == 2
+    (fired,) = [a for a in alerts if a.rule == "two_in_an_hour"]
+    assert fired.window.start == at("2021-02-22T10:00:00")
+    assert {i.incident_id for i in fired.incidents} == {"a:1", "b:1"}
 
 
 def spike_on_hopping(config: FlowConfig) -> FlowConfig:
