@@ -23,7 +23,7 @@ from streams.faustfix import (
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.offload import Extracted, ExtractionPool
-from streams.pipeline import Pipeline
+from streams.pipeline import KeyIndex, Pipeline, Stores
 from streams.records import Alert, Article, DeadLetter, Incident, RegionWork
 from streams.settings import Settings, faust_broker_credentials, var_dir
 from streams.sink import SinkLedger
@@ -111,7 +111,9 @@ article_seen = app.Table("article_seen", default=None, key_type=str, value_type=
 article_memory = Forgetting(article_seen, timedelta(hours=settings.dedup_hours))
 region_state = app.Table("region_state", default=None, key_type=str)
 
-pipeline = Pipeline(store=region_state, topics=settings.topics)
+# Ticks list keyspaces of region_state through this index (see KeyIndex).
+state_keys = KeyIndex(region_state)
+pipeline = Pipeline(stores=Stores.shared(region_state, state_keys), topics=settings.topics)
 # Extraction runs in a child process: the event loop here keeps corroboration and Kafka I/O.
 extraction = ExtractionPool(on_death=metrics.extraction_restarts.inc)
 # Output topics are written outside Faust's transactions: de-duplicate by record identity.
@@ -224,6 +226,8 @@ async def seed_sink_ledger(
     In the background, so the rebalance is not held up; ``emit`` waits for it.
     """
     sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
+    # The table now recovers (and drops) keys behind the pipeline's back; events wait for it.
+    state_keys.forget()
     app.add_future(prepare_outputs())
 
 

@@ -71,21 +71,78 @@ def _store() -> MutableMapping[str, Any]:
     return {}
 
 
+class KeyIndex:
+    """The keys of one shared mapping by keyspace: a keyspace is listed without reading all.
+
+    Ticks list windows, alerts, placements, novelty entries and the cluster index every few
+    seconds; a scan of the whole mapping for each read every report id too (most of the keys,
+    kept for weeks). The index learns of writes made through its keyspaces. A mapping changed
+    any other way (a Faust table recovering its changelog) must be followed by :meth:`forget`;
+    a key count that no longer matches the mapping's makes the index read it again as well.
+    """
+
+    def __init__(self, backing: MutableMapping[str, Any]) -> None:
+        self._backing = backing
+        # Dicts, not sets: keys are listed in the order they came, whatever the hash seed.
+        self._by_prefix: dict[str, dict[str, None]] | None = None
+        self._size = 0
+
+    def forget(self) -> None:
+        """The mapping changed behind the keyspaces: read it again when next asked."""
+        self._by_prefix = None
+
+    def _current(self) -> dict[str, dict[str, None]]:
+        if self._by_prefix is None or self._size != len(self._backing):
+            by_prefix: dict[str, dict[str, None]] = {}
+            for key in list(self._backing):
+                head, sep, _ = key.partition(":")
+                by_prefix.setdefault(head + sep, {})[key] = None
+            self._by_prefix = by_prefix
+            self._size = sum(len(keys) for keys in by_prefix.values())
+        return self._by_prefix
+
+    def keys(self, prefix: str) -> list[str]:
+        """The full keys under ``prefix`` (a snapshot: callers delete while iterating)."""
+        return list(self._current().get(prefix, ()))
+
+    def count(self, prefix: str) -> int:
+        """How many keys are under ``prefix``."""
+        return len(self._current().get(prefix, ()))
+
+    def added(self, prefix: str, key: str) -> None:
+        """``key`` was written through a keyspace."""
+        if self._by_prefix is not None:
+            keys = self._by_prefix.setdefault(prefix, {})
+            if key not in keys:
+                keys[key] = None
+                self._size += 1
+
+    def removed(self, prefix: str, key: str) -> None:
+        """``key`` was deleted through a keyspace."""
+        if self._by_prefix is not None and self._by_prefix.get(prefix, {}).pop(key, 0) is None:
+            self._size -= 1
+
+
 class Keyspace(MutableMapping[str, Any]):
     """One concern's keys inside a shared mapping (``"windows:" + key``): one table for all."""
 
-    def __init__(self, backing: MutableMapping[str, Any], prefix: str) -> None:
+    def __init__(self, backing: MutableMapping[str, Any], prefix: str, index: KeyIndex) -> None:
         self._backing = backing
         self._prefix = prefix
+        self._index = index
 
     def __getitem__(self, key: str) -> Any:
         return self._backing[self._prefix + key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._backing[self._prefix + key] = value
+        full = self._prefix + key
+        self._backing[full] = value
+        self._index.added(self._prefix, full)
 
     def __delitem__(self, key: str) -> None:
-        del self._backing[self._prefix + key]
+        full = self._prefix + key
+        del self._backing[full]
+        self._index.removed(self._prefix, full)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and (self._prefix + key) in self._backing
@@ -101,11 +158,10 @@ class Keyspace(MutableMapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         size = len(self._prefix)
-        # A snapshot: callers delete while iterating (expiry).
-        return iter([key[size:] for key in list(self._backing) if key.startswith(self._prefix)])
+        return iter([key[size:] for key in self._index.keys(self._prefix)])
 
     def __len__(self) -> int:
-        return sum(1 for key in list(self._backing) if key.startswith(self._prefix))
+        return self._index.count(self._prefix)
 
 
 @dataclass
@@ -130,11 +186,15 @@ class Stores:
     meta: MutableMapping[str, Any] = field(default_factory=_store)  # watermark, stream start
 
     @classmethod
-    def shared(cls, backing: MutableMapping[str, Any]) -> Stores:
-        """Every store as a key prefix of one mapping (one Faust table for the whole state)."""
+    def shared(cls, backing: MutableMapping[str, Any], index: KeyIndex | None = None) -> Stores:
+        """Every store as a key prefix of one mapping (one Faust table for the whole state).
+
+        ``index``: the mapping's :class:`KeyIndex`, to be told when the mapping is reloaded.
+        """
+        keys = index or KeyIndex(backing)
         return cls(
             **{
-                name: Keyspace(backing, f"{name}:")
+                name: Keyspace(backing, f"{name}:", keys)
                 for name in (
                     "clusters",
                     "index",

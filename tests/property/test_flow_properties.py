@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.corroborate import CorroborationConfig, as_cluster, load_corroboration, merge
-from streams.pipeline import FlowConfig, Pipeline
+from streams.pipeline import FlowConfig, KeyIndex, Pipeline, Stores
 from streams.records import Actor, Count, Counts, Evidence, Incident, Location, Source, Weapon
 from streams.windows import assign, empty_state, fold, load_state, load_windows, to_json
 
@@ -212,3 +212,46 @@ def test_every_report_lands_in_exactly_one_counted_cluster(
     assert sorted(members) == sorted(r.incident_id for r in reports)
     daily = [load_state(v) for k, v in stores.windows.items() if "|tumbling_1d|" in k]
     assert sum(state.count for state in daily) == len(stores.clusters)
+
+
+# What a keyspace lists must be what the shared mapping holds under its prefix, whether a key
+# came through a keyspace or behind it (a Faust table recovering its changelog, then forget()).
+spaces = st.sampled_from(["windows", "seen", "reports"])
+some_keys = st.sampled_from(["IQ.07|a", "IQ.07|b", "SY.01|a", "LB.04|c"])
+through = st.tuples(st.sampled_from(["set", "delete"]), spaces, some_keys)
+recovery = st.lists(st.tuples(st.sampled_from(["set", "delete"]), spaces, some_keys), max_size=6)
+key_ops = st.lists(st.one_of(through, recovery), max_size=30)
+
+
+@given(key_ops)
+def test_keyspaces_list_exactly_the_keys_under_their_prefix(ops: list[Any]) -> None:
+    backing: dict[str, int] = {}
+    index = KeyIndex(backing)
+    stores = Stores.shared(backing, index)
+    for n, op in enumerate(ops):
+        if isinstance(op, tuple):
+            what, name, key = op
+            if what == "set":
+                getattr(stores, name)[key] = n
+            else:
+                getattr(stores, name).pop(key, None)
+        else:  # changes behind the keyspaces, then forget(): as the worker after a rebalance
+            for what, name, key in op:
+                if what == "set":
+                    backing[f"{name}:{key}"] = n
+                else:
+                    backing.pop(f"{name}:{key}", None)
+            index.forget()
+        for other in ("windows", "seen", "reports"):
+            held = sorted(k.split(":", 1)[1] for k in backing if k.startswith(f"{other}:"))
+            assert sorted(getattr(stores, other)) == held
+            assert len(getattr(stores, other)) == len(held)
+
+
+def test_a_key_added_behind_the_keyspaces_is_listed_even_unannounced() -> None:
+    backing: dict[str, int] = {}
+    stores = Stores.shared(backing)
+    stores.windows["IQ.07|a"] = 1
+    assert list(stores.windows) == ["IQ.07|a"]
+    backing["windows:SY.01|b"] = 2  # a recovered key nobody announced: the count gives it away
+    assert list(stores.windows) == ["IQ.07|a", "SY.01|b"]
