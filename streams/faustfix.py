@@ -244,13 +244,28 @@ class CommitBarrier:
             self._open.set()
 
 
+async def flush_producers(producer: Any) -> None:
+    """Every record sent so far delivered: Faust's buffer first, then all Kafka producers.
+
+    Faust's ``Producer.flush`` waits for its producers one after the other, and each of them
+    first lets its batches linger their full time; a commit holds the agents meanwhile.
+    Here the lingering batches go out at once (as a transaction's commit sends them), from
+    every producer side by side.
+    """
+    await producer.buffer.flush()
+    clients = [producer._producer, *producer._transaction_producers.values()]
+    await asyncio.gather(
+        *(client._message_accumulator.flush_for_commit() for client in clients if client)
+    )
+
+
 def patch_atomic_commits(barrier: CommitBarrier) -> None:
     """Every consumer commit goes through ``barrier`` and flushes the producers first."""
     original = Consumer.commit
 
     async def commit(self: Consumer, *args: Any, **kwargs: Any) -> bool:
         async with barrier.exclusive():
-            await self.app.producer.flush()
+            await flush_producers(self.app.producer)
             return await original(self, *args, **kwargs)
 
     Consumer.commit = commit  # type: ignore[method-assign]
