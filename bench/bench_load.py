@@ -495,6 +495,7 @@ def machine_cpu() -> tuple[float, float]:
 
 HIST_INCIDENT = "incident_monitor_article_to_incident_seconds"
 HIST_ALERT = "incident_monitor_article_to_alert_seconds"
+HIST_PAUSE = "incident_monitor_commit_pause_seconds"
 HIST_EXTRACT = "incident_monitor_extraction_seconds"
 LATENCY_TOP = 60.0  # the last finite bucket of the latency histograms (streams/metrics.py)
 
@@ -1033,6 +1034,10 @@ class Usage:
     p99_incident_metric: float
     p50_alert_metric: float
     p99_alert_metric: float
+    commits: float  # commits/s
+    paused: float  # share of the time the agents stood still for commits
+    p50_pause: float
+    p99_pause: float
 
 
 def usage(a: Sample, b: Sample) -> Usage:
@@ -1072,6 +1077,10 @@ def usage(a: Sample, b: Sample) -> Usage:
         p99_incident_metric=hist_quantile(0.99, a.scrape, b.scrape, HIST_INCIDENT),
         p50_alert_metric=hist_quantile(0.5, a.scrape, b.scrape, HIST_ALERT),
         p99_alert_metric=hist_quantile(0.99, a.scrape, b.scrape, HIST_ALERT),
+        commits=(b.scrape.get(f"{HIST_PAUSE}_count") - a.scrape.get(f"{HIST_PAUSE}_count")) / dt,
+        paused=(b.scrape.get(f"{HIST_PAUSE}_sum") - a.scrape.get(f"{HIST_PAUSE}_sum")) / dt,
+        p50_pause=hist_quantile(0.5, a.scrape, b.scrape, HIST_PAUSE),
+        p99_pause=hist_quantile(0.99, a.scrape, b.scrape, HIST_PAUSE),
     )
 
 
@@ -1310,6 +1319,10 @@ def print_usage(title: str, u: Usage, lat: Latencies | None, log: Callable[[str]
             f"{1000 * u.extraction_cores / u.processed:.1f} ms -> one whole core would process "
             f"about {1000 / per:.0f} articles/s at this cost"
         )
+    log(
+        f"  commits: {u.commits:.1f}/s, the agents held p50 {ms(u.p50_pause)}, p99 "
+        f"{ms(u.p99_pause)} each: standing still {100 * u.paused:.0f}% of the time"
+    )
     log(f"  worker RSS {u.worker_rss:.0f} MB (peak {u.worker_peak:.0f} MB)")
 
 

@@ -74,7 +74,7 @@ install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
 # A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
-patch_atomic_commits(barrier)
+patch_atomic_commits(barrier, on_pause=metrics.commit_pause_seconds.observe)
 
 # --- Topics ---------------------------------------------------------------------------------
 # internal=True makes Faust declare (create) the topics it consumes at start, with our

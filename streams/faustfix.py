@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -259,13 +260,22 @@ async def flush_producers(producer: Any) -> None:
     )
 
 
-def patch_atomic_commits(barrier: CommitBarrier) -> None:
-    """Every consumer commit goes through ``barrier`` and flushes the producers first."""
+def patch_atomic_commits(
+    barrier: CommitBarrier, on_pause: Callable[[float], None] = lambda seconds: None
+) -> None:
+    """Every consumer commit goes through ``barrier`` and flushes the producers first.
+
+    ``on_pause``: told, after each commit, how long the agents were held for it (seconds).
+    """
     original = Consumer.commit
 
     async def commit(self: Consumer, *args: Any, **kwargs: Any) -> bool:
-        async with barrier.exclusive():
-            await flush_producers(self.app.producer)
-            return await original(self, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            async with barrier.exclusive():
+                await flush_producers(self.app.producer)
+                return await original(self, *args, **kwargs)
+        finally:
+            on_pause(time.perf_counter() - started)
 
     Consumer.commit = commit  # type: ignore[method-assign]

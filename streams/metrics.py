@@ -11,6 +11,8 @@ from streams.records import Alert, Incident
 # Extraction runs in milliseconds; end-to-end latency spans the broker round trips too.
 EXTRACT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# A commit holds the agents for a few broker round trips; seconds would be a stall.
+PAUSE_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0)
 
 PREFIX = "incident_monitor"
 
@@ -34,6 +36,7 @@ class Metrics:
     duplicates_suppressed: Counter
     extraction_errors: Counter
     extraction_restarts: Counter
+    commit_pause_seconds: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -114,6 +117,13 @@ class Metrics:
             extraction_restarts=Counter(
                 f"{p}_extraction_restarts",
                 "Extraction processes that died and were replaced",
+                registry=reg,
+            ),
+            commit_pause_seconds=Histogram(
+                f"{p}_commit_pause_seconds",
+                "Time the agents stood still for one commit: events in progress finished, "
+                "every producer flushed, the transaction committed",
+                buckets=PAUSE_BUCKETS,
                 registry=reg,
             ),
             duplicates_suppressed=Counter(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.transport.consumer import Consumer
 
-from streams.faustfix import CommitBarrier
+from streams.faustfix import CommitBarrier, patch_atomic_commits
 
 
 class Stream:
@@ -177,3 +179,52 @@ async def test_run_ahead_handles_what_it_read_then_raises_the_streams_error() ->
     with pytest.raises(RuntimeError, match="the stream failed"):
         await barrier.run_ahead(stream, str, handle, depth=4)  # type: ignore[arg-type]
     assert "ack e1" in log
+
+
+class Accumulator:
+    """An aiokafka producer's batches: ``flush_for_commit`` waits until every producer flushes."""
+
+    def __init__(self, name: str, log: list[str], flushing: list[str], count: int) -> None:
+        self.name, self.log, self.flushing, self.count = name, log, flushing, count
+
+    async def flush_for_commit(self) -> None:
+        self.flushing.append(self.name)
+        # Returns only once all producers are flushing: one after the other would never end.
+        while len(self.flushing) < self.count:
+            await asyncio.sleep(0.001)
+        self.log.append(f"flushed {self.name}")
+
+
+async def test_a_commit_flushes_every_producer_side_by_side_then_commits_and_reports_its_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log: list[str] = []
+    flushing: list[str] = []
+
+    def client(name: str) -> Any:
+        return SimpleNamespace(_message_accumulator=Accumulator(name, log, flushing, 3))
+
+    async def buffer_flush() -> None:
+        log.append("faust buffer")
+
+    producer = SimpleNamespace(
+        buffer=SimpleNamespace(flush=buffer_flush),
+        _producer=client("plain"),
+        _transaction_producers={"app-articles-0": client("t0"), "app-reports-0": client("t1")},
+    )
+
+    async def faust_commit(self: Any, *args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(0.05)  # the transaction's round trips
+        log.append("commit")
+        return True
+
+    monkeypatch.setattr(Consumer, "commit", faust_commit)
+    pauses: list[float] = []
+    patch_atomic_commits(CommitBarrier(), on_pause=pauses.append)
+    consumer: Any = SimpleNamespace(app=SimpleNamespace(producer=producer))
+    committed = await asyncio.wait_for(Consumer.commit(consumer), 5)
+    assert committed
+    assert log[0] == "faust buffer" and log[-1] == "commit"
+    assert sorted(log[1:-1]) == ["flushed plain", "flushed t0", "flushed t1"]
+    (pause,) = pauses
+    assert pause >= 0.05  # the whole commit, its round trips included
