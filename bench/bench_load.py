@@ -498,6 +498,7 @@ HIST_ALERT = "incident_monitor_article_to_alert_seconds"
 HIST_PAUSE = "incident_monitor_commit_pause_seconds"
 HIST_EXTRACT = "incident_monitor_extraction_seconds"
 LATENCY_TOP = 60.0  # the last finite bucket of the latency histograms (streams/metrics.py)
+PAUSE_TOP = 20.0  # and of the commit pause histogram
 
 
 @dataclass
@@ -1245,11 +1246,11 @@ def topic_records(target: Target) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def ms(value: float) -> str:
+def ms(value: float, top: float = LATENCY_TOP) -> str:
     if value != value:
         return "n/a"
     if value == float("inf"):
-        return f"> {LATENCY_TOP:g} s (past the histogram's last bucket)"
+        return f"> {top:g} s (past the histogram's last bucket)"
     return f"{value * 1000:.0f} ms"
 
 
@@ -1320,8 +1321,8 @@ def print_usage(title: str, u: Usage, lat: Latencies | None, log: Callable[[str]
             f"about {1000 / per:.0f} articles/s at this cost"
         )
     log(
-        f"  commits: {u.commits:.1f}/s, the agents held p50 {ms(u.p50_pause)}, p99 "
-        f"{ms(u.p99_pause)} each: standing still {100 * u.paused:.0f}% of the time"
+        f"  commits: {u.commits:.1f}/s, the agents held p50 {ms(u.p50_pause, PAUSE_TOP)}, p99 "
+        f"{ms(u.p99_pause, PAUSE_TOP)} each: standing still {100 * u.paused:.0f}% of the time"
     )
     log(f"  worker RSS {u.worker_rss:.0f} MB (peak {u.worker_peak:.0f} MB)")
 
