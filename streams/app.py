@@ -216,14 +216,14 @@ async def on_report(event: faust.types.EventT) -> None:
 
 
 @app.on_partitions_assigned.connect
-async def seed_sink_ledger(
+async def on_assignment(
     sender: Any, /, *assigned: Any, signal: mode.BaseSignalT[Any], **kwargs: Any
 ) -> None:
-    """Learn what the output topics hold before publishing anything for these partitions.
+    """Before any event of these partitions: output topics ready and read, state re-listed.
 
     On every assignment, not only at start: partitions taken over from a dead worker are
     re-processed from its last commit, and what it published since is on the topics only.
-    In the background, so the rebalance is not held up; ``emit`` waits for it.
+    The outputs are read in the background, so the rebalance is not held up; ``emit`` waits.
     """
     sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
     # The table now recovers (and drops) keys behind the pipeline's back; events wait for it.

@@ -93,12 +93,12 @@ class KeyIndex:
 
     def _current(self) -> dict[str, dict[str, None]]:
         if self._by_prefix is None or self._size != len(self._backing):
+            keys = list(self._backing)
             by_prefix: dict[str, dict[str, None]] = {}
-            for key in list(self._backing):
+            for key in keys:
                 head, sep, _ = key.partition(":")
                 by_prefix.setdefault(head + sep, {})[key] = None
-            self._by_prefix = by_prefix
-            self._size = sum(len(keys) for keys in by_prefix.values())
+            self._by_prefix, self._size = by_prefix, len(keys)
         return self._by_prefix
 
     def keys(self, prefix: str) -> list[str]:
@@ -119,7 +119,9 @@ class KeyIndex:
 
     def removed(self, prefix: str, key: str) -> None:
         """``key`` was deleted through a keyspace."""
-        if self._by_prefix is not None and self._by_prefix.get(prefix, {}).pop(key, 0) is None:
+        keys = self._by_prefix.get(prefix) if self._by_prefix is not None else None
+        if keys is not None and key in keys:
+            del keys[key]
             self._size -= 1
 
 
