@@ -12,6 +12,7 @@ import faust
 import mode
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams.changelog import CommitTable, write_changelogs
 from streams.faustfix import (
     CommitBarrier,
     PromptTableManager,
@@ -67,6 +68,7 @@ app = faust.App(
     table_standby_replicas=0,
     Worker=QuietWorker,
     TableManager=PromptTableManager,
+    Table=CommitTable,  # changelogs written at each commit, batched (see streams.changelog)
 )
 
 
@@ -74,7 +76,9 @@ install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
 # A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
-patch_atomic_commits(barrier, on_pause=metrics.commit_pause_seconds.observe)
+patch_atomic_commits(
+    barrier, on_pause=metrics.commit_pause_seconds.observe, held=partial(write_changelogs, app)
+)
 
 # --- Topics ---------------------------------------------------------------------------------
 # internal=True makes Faust declare (create) the topics it consumes at start, with our

@@ -260,12 +260,21 @@ async def flush_producers(producer: Any) -> None:
     )
 
 
+async def _nothing_held() -> list[asyncio.Future[Any]]:
+    return []
+
+
 def patch_atomic_commits(
-    barrier: CommitBarrier, on_pause: Callable[[float], None] = lambda seconds: None
+    barrier: CommitBarrier,
+    on_pause: Callable[[float], None] = lambda seconds: None,
+    held: Callable[[], Awaitable[list[asyncio.Future[Any]]]] = _nothing_held,
 ) -> None:
     """Every consumer commit goes through ``barrier`` and flushes the producers first.
 
     ``on_pause``: told, after each commit, how long the agents were held for it (seconds).
+    ``held``: sends what the events left to the commit (table changelogs, see
+    ``streams.changelog``) and gives their deliveries; one that failed fails the commit, so
+    no offset is committed past a lost state write.
     """
     original = Consumer.commit
 
@@ -273,7 +282,9 @@ def patch_atomic_commits(
         started = time.perf_counter()
         try:
             async with barrier.exclusive():
+                deliveries = await held()
                 await flush_producers(self.app.producer)
+                await asyncio.gather(*deliveries)
                 return await original(self, *args, **kwargs)
         finally:
             on_pause(time.perf_counter() - started)

@@ -228,3 +228,41 @@ async def test_a_commit_flushes_every_producer_side_by_side_then_commits_and_rep
     assert sorted(log[1:-1]) == ["flushed plain", "flushed t0", "flushed t1"]
     (pause,) = pauses
     assert pause >= 0.05  # the whole commit, its round trips included
+
+
+async def test_held_writes_go_out_before_the_flush_and_a_failed_one_fails_the_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log: list[str] = []
+    failure: list[BaseException] = []
+
+    async def buffer_flush() -> None:
+        log.append("flush")
+
+    producer = SimpleNamespace(
+        buffer=SimpleNamespace(flush=buffer_flush), _producer=None, _transaction_producers={}
+    )
+
+    async def faust_commit(self: Any, *args: Any, **kwargs: Any) -> bool:
+        log.append("commit")
+        return True
+
+    async def held() -> list[asyncio.Future[Any]]:
+        log.append("changelogs sent")
+        delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if failure:
+            delivered.set_exception(failure[0])
+        else:
+            delivered.set_result(None)
+        return [delivered]
+
+    monkeypatch.setattr(Consumer, "commit", faust_commit)
+    patch_atomic_commits(CommitBarrier(), held=held)
+    consumer: Any = SimpleNamespace(app=SimpleNamespace(producer=producer))
+    assert await Consumer.commit(consumer)
+    assert log == ["changelogs sent", "flush", "commit"]
+    log.clear()
+    failure.append(OSError("broker gone"))
+    with pytest.raises(OSError, match="broker gone"):
+        await Consumer.commit(consumer)
+    assert log == ["changelogs sent", "flush"]  # no offset committed past a lost write
