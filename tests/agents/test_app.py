@@ -50,28 +50,28 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     ledger.ready.set()
     monkeypatch.setattr(flow, "sink_ledger", ledger)
     sent = Sent()
-    topics = [
-        flow.dlq_topic,
-        flow.reports_topic,
-        flow.incidents_topic,
-        flow.late_topic,
-        flow.alerts_topic,
-        *flow.severity_topics.values(),
-    ]
-    for topic in topics:
+    types = {t.get_topic_name(): t.value_type for t in [flow.reports_topic, *flow.OUTPUTS]}
 
-        async def send(
-            *,
-            key: Any = None,
-            value: Any = None,
-            _name: str = topic.get_topic_name(),
-            _type: Any = topic.value_type,
-        ) -> None:
-            if isinstance(value, bytes) and _type is not None and _type is not bytes:
-                value = _type.loads(value)  # sent serialised: read it as a subscriber would
-            sent.records.setdefault(_name, []).append((key, value))
+    def record(name: str, key: Any, value: Any) -> None:
+        kind = types[name]
+        if isinstance(value, bytes) and kind is not None and kind is not bytes:
+            value = kind.loads(value)  # sent serialised: read it as a subscriber would
+        sent.records.setdefault(name, []).append((key, value))
 
-        monkeypatch.setattr(topic, "send", send)
+    async def send_report(*, key: Any = None, value: Any = None) -> None:
+        record(flow.reports_topic.get_topic_name(), key, value)
+
+    # Reports go through the topic (no transaction here), outputs straight to the producer.
+    monkeypatch.setattr(flow.reports_topic, "send", send_report)
+
+    class Producer:
+        async def send(self, name: str, key: bytes | None, value: bytes, *_: Any) -> Any:
+            record(name, None if key is None else key.decode(), value)
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    monkeypatch.setattr(flow.app, "producer", Producer())
     yield flow, sent
 
 
@@ -158,6 +158,28 @@ async def test_reports_become_clusters_and_alerts(flow: tuple[ModuleType, Sent])
     assert alerts and all(isinstance(a, Alert) for a in alerts)
     for a in alerts:
         assert a in sent.values(f"alerts.{a.severity}")
+
+
+async def test_an_output_the_broker_refuses_is_counted_and_the_stream_goes_on(
+    flow: tuple[ModuleType, Sent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, sent = flow
+
+    class Refusing:
+        async def send(self, *_: Any) -> Any:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(OSError("record too large"))
+            return failed
+
+    monkeypatch.setattr(module.app, "producer", Refusing())
+    name = "faust_total_error_messages_sent_total"
+    before = module.metrics.registry.get_sample_value(name) or 0
+    async with module.extract_incidents.test_context() as agent:
+        await put(agent, b"not json at all", key=b"x")  # to the DLQ: refused
+        await put(agent, seed_bytes()[1], key=b"003_22300b7c73ae127c")
+        await asyncio.sleep(0)  # the failure's callback
+    assert module.metrics.registry.get_sample_value(name) == before + 1
+    assert sent.values("incidents.reports"), "the next article was still processed"
 
 
 async def test_extractor_failure_dead_letters_the_article_and_the_stream_goes_on(
