@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 from streams.records import Alert, Incident
 
@@ -15,6 +21,11 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 PAUSE_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0)
 
 PREFIX = "incident_monitor"
+
+# Each counter and histogram would also export a ``_created`` series per label set (when it
+# was first used): half of a scrape's lines, read by no rule or panel, and every scrape is
+# built on the worker's event loop (22 -> 11 ms with 1,260 incident series). Process-wide.
+disable_created_metrics()
 
 
 @dataclass(frozen=True)
