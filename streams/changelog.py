@@ -22,9 +22,9 @@ class CommitTable(faust.Table):
     its key; :meth:`write_changelog`, called by the commit
     (``streams.faustfix.patch_atomic_commits``) while no event is in progress, sends each
     marked key's value as it is then (a tombstone when deleted) in one record batch per
-    partition (more when a batch fills), into the same transaction as the offsets. A key written many times between
-    two commits is sent once. What a crash loses is unchanged: the uncommitted transaction,
-    whose events are processed again.
+    partition (more when a batch fills), into the same transaction as the offsets. A key
+    written many times between two commits is sent once. What a crash loses is unchanged:
+    the uncommitted transaction, whose events are processed again.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
