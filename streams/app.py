@@ -111,13 +111,16 @@ OUTPUTS = [dlq_topic, incidents_topic, late_topic, alerts_topic, *severity_topic
 
 # --- Tables (changelog-backed: a restarted worker resumes with the same state) -------------
 article_seen = app.Table("article_seen", default=None, key_type=str, value_type=str)
-# Swept inside the article stream: a forgotten id's tombstone commits with the offsets.
-article_memory = Forgetting(article_seen, timedelta(hours=settings.dedup_hours))
 region_state = app.Table("region_state", default=None, key_type=str)
+# The agents use them through views: plain dict reads, writes marked for the commit.
+seen_ids = cast(CommitTable, article_seen).view()
+state = cast(CommitTable, region_state).view()
+# Swept inside the article stream: a forgotten id's tombstone commits with the offsets.
+article_memory = Forgetting(seen_ids, timedelta(hours=settings.dedup_hours))
 
-# Ticks list keyspaces of region_state through this index (see KeyIndex).
-state_keys = KeyIndex(region_state)
-pipeline = Pipeline(stores=Stores.shared(region_state, state_keys), topics=settings.topics)
+# Ticks list keyspaces of the state through this index (see KeyIndex).
+state_keys = KeyIndex(state)
+pipeline = Pipeline(stores=Stores.shared(state, state_keys), topics=settings.topics)
 # Extraction runs in a child process: the event loop here keeps corroboration and Kafka I/O.
 extraction = ExtractionPool(on_death=metrics.extraction_restarts.inc)
 # Output topics are written outside Faust's transactions: de-duplicate by record identity.
@@ -163,7 +166,7 @@ def begin_article(event: faust.types.EventT) -> Begun:
         )
     except RejectedInput as error:
         return error
-    if article_seen.get(article.id) is not None:
+    if seen_ids.get(article.id) is not None:
         return article, None
     return article, asyncio.ensure_future(extract_or_reject(article))
 
@@ -177,7 +180,7 @@ async def on_article(event: faust.types.EventT, begun: Begun) -> None:
         return
     article, extracting = begun
     metrics.articles_consumed.inc()
-    if extracting is None or article_seen.get(article.id) is not None:
+    if extracting is None or seen_ids.get(article.id) is not None:
         # Seen before; or read ahead together with its first copy, which has just been handled.
         if extracting is not None:
             extracting.cancel()
@@ -191,7 +194,7 @@ async def on_article(event: faust.types.EventT, begun: Begun) -> None:
         return
     metrics.extraction_seconds.observe(seconds)
     produced_at = datetime.fromtimestamp(msg.timestamp, UTC)
-    article_seen[article.id] = produced_at.isoformat()
+    seen_ids[article.id] = produced_at.isoformat()
     article_memory.sweep(produced_at)
     for incident in incidents:
         metrics.count_incident(incident)
@@ -205,7 +208,7 @@ async def on_report(event: faust.types.EventT) -> None:
         # Close windows on wall-clock time too, so a quiet region's window still closes.
         alerts = pipeline.on_tick(work.tick, owns=partial(owns, event.message.partition))
         await publish_alerts(alerts, None)
-        metrics.table_keys.labels(table="region_state").set(len(region_state))
+        metrics.table_keys.labels(table="region_state").set(len(state))
         return
     report = work.report
     if report is None:

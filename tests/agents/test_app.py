@@ -42,7 +42,7 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, Sent]]:
     # Each test starts from empty tables, as a worker on fresh topics would.
     flow.article_seen.data.clear()
     flow.region_state.data.clear()
-    monkeypatch.setattr(flow, "pipeline", Pipeline(store=flow.region_state))
+    monkeypatch.setattr(flow, "pipeline", Pipeline(store=flow.state))
     # Its asyncio events belong to the event loop of the test that first waits on them.
     monkeypatch.setattr(flow, "barrier", CommitBarrier())
     # No broker here: the output topics start empty.

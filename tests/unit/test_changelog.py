@@ -150,3 +150,21 @@ async def test_a_rebalance_keeps_the_writes_of_partitions_still_held_only(
     )
     await write_changelogs(app)
     assert client.records() == [("kept", 1)]
+
+
+async def test_a_view_reads_the_tables_data_and_its_writes_go_out_at_the_commit(
+    app: faust.App,
+) -> None:
+    client = Client()
+    app.producer = Producer(client)  # type: ignore[assignment]
+    table = table_on(app, "state", [0])
+    view = table.view()
+    table["a"] = 1
+    assert view["a"] == 1 and view.get("b") is None and "a" in view and len(view) == 1
+    view["b"] = 2
+    del view["a"]
+    assert table.get("b") == 2 and "a" not in table
+    table.data.data.update({"recovered": 3})  # as a recovery refills the store, in place
+    assert view["recovered"] == 3 and sorted(view) == ["b", "recovered"]
+    await write_changelogs(app)
+    assert client.records() == [("a", None), ("b", 2)]  # the recovered key was never written
