@@ -20,6 +20,7 @@ from streams.faustfix import (
     install_prometheus,
     patch_atomic_commits,
     patch_recovery_offsets,
+    transactional_id,
 )
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
@@ -289,8 +290,7 @@ async def forward(event: faust.types.EventT, region: str, work: RegionWork) -> N
         await reports_topic.send(key=region, value=work)
         return
     msg = event.message
-    group = app.assignor.group_for_topic(msg.topic)
-    tid = f"{app.conf.id}-{group}-{msg.partition}"  # as TransactionManager.commit names it
+    tid = transactional_id(app, msg.topic, msg.partition)
     await _send_report(region, work, region_partition(region), transactional_id=tid)
 
 

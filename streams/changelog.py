@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, cast
 
 import faust
 from faust.stores.memory import Store as MemoryStore
 from faust.types import TP
+
+from streams.faustfix import transactional_id
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +96,9 @@ class CommitTable(faust.Table):
         app = self.app
         name = self.changelog_topic_name
         producer: Any = app.producer  # the aiokafka driver's, whose clients are used as they are
-        lock: Any = None
+        lock: AbstractAsyncContextManager[Any] = nullcontext()
         if app.in_transaction:
-            group = app.assignor.group_for_topic(name)
-            tid = f"{app.conf.id}-{group}-{partition}"  # as Faust's TransactionManager names it
+            tid = transactional_id(app, name, partition)
             client = producer._transaction_producers.get(tid)
             if client is None:  # the partition has moved since these writes
                 logger.warning("%s: partition %d is not held here; writes dropped", name, partition)
@@ -105,7 +107,7 @@ class CommitTable(faust.Table):
         else:
             client = producer._ensure_producer()
         topic = self.changelog_topic
-        data = self.data
+        data = self.view()
         batches = []
         batch = client.create_batch()
         for key in keys:
@@ -120,11 +122,8 @@ class CommitTable(faust.Table):
         batches.append(batch)
         sent = []
         for full in batches:
-            if lock is None:
+            async with lock:
                 sent.append(await client.send_batch(full, name, partition=partition))
-            else:
-                async with lock:
-                    sent.append(await client.send_batch(full, name, partition=partition))
         return sent
 
 

@@ -245,6 +245,11 @@ class CommitBarrier:
             self._open.set()
 
 
+def transactional_id(app: faust.types.AppT, topic: str, partition: int) -> str:
+    """The transaction Faust commits ``partition`` of ``topic`` (and its group) in."""
+    return f"{app.conf.id}-{app.assignor.group_for_topic(topic)}-{partition}"
+
+
 async def flush_producers(producer: Any) -> None:
     """Every record sent so far delivered: Faust's buffer first, then all Kafka producers.
 
