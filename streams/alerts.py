@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -263,6 +263,7 @@ class Context(Protocol):
         ...
 
 
+@lru_cache(maxsize=65536)  # asked for every window a report touches, a few rules each
 def alert_id_of(rule: str, region: str, kind: str, start: datetime) -> str:
     """Deterministic alert id: a hash of (rule, region, window)."""
     text = f"{rule}|{region}|{kind}|{key_time(start)}"
@@ -379,11 +380,11 @@ def evaluate_rule(
 def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
     """One rule on one window: the finding, or None when the rule is not satisfied."""
     contributions = list(state.contributions.values())
-    label = _label(state)
     if isinstance(rule, ThresholdRule):
         if state.count < rule.min_count:
             return None
         figures: dict[str, float] = {"count": state.count, "min_count": rule.min_count}
+        label = _label(state)
         reason = f"{state.count} incidents in {label} (threshold {rule.min_count})"
         return _make(rule, state, figures, contributions, reason)
     if isinstance(rule, CasualtiesRule):
@@ -400,6 +401,7 @@ def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
             figures["min_wounded"] = rule.min_wounded
             limits.append(f"wounded >= {rule.min_wounded}")
         hurt = [c for c in contributions if (c.killed or 0) + (c.wounded or 0) > 0]
+        label = _label(state)
         reason = (
             f"{state.killed} killed, {state.wounded} wounded in {label} ({' or '.join(limits)})"
         )
@@ -414,6 +416,7 @@ def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
         ratio = state.count / max(baseline, rule.baseline_floor)
         if ratio < rule.ratio:
             return None
+        label = _label(state)
         figures = {
             "count": state.count,
             "baseline": round(baseline, 3),
@@ -433,6 +436,7 @@ def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
         if not values:
             return None
         days = rule.lookback / timedelta(days=1)
+        label = _label(state)
         figures = {"count": len(values), "lookback_days": round(days, 3)}
         reason = (
             f"new {'actor' if rule.field == 'actor' else 'weapon category'} in {label} "
@@ -448,6 +452,7 @@ def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
         if not hits:
             return None
         targets = sorted({c.target or "" for c in hits})
+        label = _label(state)
         figures = {"count": len(hits)}
         reason = f"{len(hits)} attack(s) on {', '.join(targets)} in {label}"
         return _make(rule, state, figures, hits, reason)
@@ -455,12 +460,19 @@ def find(rule: Rule, state: WindowState, context: Context) -> Finding | None:
 
 
 def findings(
-    rules: Sequence[Rule], state: WindowState, context: Context, *, on_close_only: bool = False
+    rules: Sequence[Rule],
+    state: WindowState,
+    context: Context,
+    *,
+    on_close_only: bool = False,
+    skip: Container[str] = (),
 ) -> list[Finding]:
-    """:func:`evaluate` without building the Alert records."""
+    """:func:`evaluate` without building the Alert records; rules named in ``skip`` are not."""
     found = []
     for rule in rules:
         if not rule.applies_to(state) or (on_close_only and not rule.on_close):
+            continue
+        if rule.name in skip:
             continue
         finding = find(rule, state, context)
         if finding is not None:
@@ -538,14 +550,15 @@ class Ledger:
 
     def _covered(self, said: _Said, key: str) -> bool:
         wanted = set(said.ids)
+        escalating = [name for name in self._escalating(said.rule) if name in said.figures]
         for entry in self.store.get(key) or ():
-            if entry["alert_id"] == said.alert_id or not wanted.issubset(entry["incidents"]):
+            # The figures first: comparing them is cheaper than the sets of incidents.
+            if entry["alert_id"] == said.alert_id or len(wanted) > len(entry["incidents"]):
                 continue
             if all(
                 said.figures[name] <= entry["figures"].get(name, float("-inf"))
-                for name in self._escalating(said.rule)
-                if name in said.figures
-            ):
+                for name in escalating
+            ) and wanted.issubset(entry["incidents"]):
                 return True
         return False
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -377,13 +378,9 @@ def find_cluster(
 # ---------------------------------------------------------------------------------------------
 
 
-def _outlet(source: Source) -> str:
+def _outlets(sources: Iterable[Source]) -> set[str]:
     # An unknown outlet is one outlet: two anonymous articles are not known to be independent.
-    return (source.source or "").strip().casefold()
-
-
-def _outlets(sources: Iterable[Source]) -> int:
-    return len({_outlet(source) for source in sources})
+    return {(source.source or "").strip().casefold() for source in sources}
 
 
 def _doubt_factor(outlets: int, config: CorroborationConfig) -> Fraction:
@@ -396,19 +393,19 @@ def _confidence(best_milli: int, outlets: int, config: CorroborationConfig) -> f
     return float(1 - doubt)
 
 
-def _best_milli(incident: Incident, config: CorroborationConfig) -> int:
+def _best_milli(incident: Incident, outlets: int, config: CorroborationConfig) -> int:
     """The best single report's confidence (thousandths) behind a cluster's confidence.
 
-    Source records carry no per-report score, so it is recovered from the cluster's confidence
-    by inverting :func:`_confidence`. The float error is below 1e-12 of a thousandth (at most
-    10 outlets, weight at most 0.9), so rounding gives the exact integer back.
+    ``outlets``: how many outlets the incident's ``sources`` name. Source records carry no
+    per-report score, so it is recovered from the cluster's confidence by inverting
+    :func:`_confidence`. The float error is below 1e-12 of a thousandth (at most 10 outlets,
+    weight at most 0.9), so rounding gives the exact integer back.
     """
     if not math.isfinite(incident.confidence):
         return 0
     if not incident.sources:
         return min(_MILLI, max(0, round(incident.confidence * _MILLI)))
-    factor = _doubt_factor(_outlets(incident.sources), config)
-    doubt = (1 - Fraction(incident.confidence)) / factor
+    doubt = (1 - Fraction(incident.confidence)) / _doubt_factor(outlets, config)
     return min(_MILLI, max(0, round(_MILLI * (1 - doubt))))
 
 
@@ -427,7 +424,21 @@ def _source_order(source: Source) -> tuple[str, str]:
     return published, source.incident_id
 
 
-def _union_sources(left: Iterable[Source], right: Iterable[Source]) -> list[Source]:
+def _union_sources(left: Sequence[Source], right: Sequence[Source]) -> list[Source]:
+    """One entry per report, by ``(published_at, incident_id)``.
+
+    A side of more than one entry is a cluster's: already in that order, one entry per id
+    (this function made it). A lone report joining it is put in its place, without the
+    sort: that is most merges, into clusters of up to thousands of sources.
+    """
+    if len(right) > len(left):
+        left, right = right, left
+    if len(right) == 1:
+        (new,) = right
+        if all(source.incident_id != new.incident_id for source in left):
+            united = list(left)
+            bisect.insort(united, new, key=_source_order)
+            return united
     by_id: dict[str, Source] = {}
     for source in (*left, *right):
         held = by_id.get(source.incident_id)
@@ -435,6 +446,16 @@ def _union_sources(left: Iterable[Source], right: Iterable[Source]) -> list[Sour
         if held is None or source.dumps() < held.dumps():
             by_id[source.incident_id] = source
     return sorted(by_id.values(), key=_source_order)
+
+
+def _with_sources(cluster: Incident, sources: list[Source]) -> Incident:
+    """``cluster`` holding ``sources`` (Source records), set without Faust's field coercion.
+
+    A record's constructor passes every element of a list field through its converter, a
+    few calls per source: a cluster of a thousand reports paid that at every merge.
+    """
+    cluster.__dict__["sources"] = sources
+    return cluster
 
 
 def as_cluster(incident: Incident, config: CorroborationConfig | None = None) -> Incident:
@@ -446,14 +467,15 @@ def as_cluster(incident: Incident, config: CorroborationConfig | None = None) ->
     """
     config = config or default_config()
     sources = _union_sources(incident.sources or [_source_of(incident)], ())
-    best = _best_milli(incident, config)
-    return incident.derive(
+    best = _best_milli(incident, len(_outlets(incident.sources or ())), config)
+    cluster = incident.derive(
         published_at=as_utc(incident.published_at),
         cluster_id=incident.incident_id,
-        sources=sources,
+        sources=[],
         revision=len(sources),
-        confidence=_confidence(best, _outlets(sources), config),
+        confidence=_confidence(best, len(_outlets(sources)), config),
     )
+    return _with_sources(cluster, sources)
 
 
 def _pick(left: Any, right: Any, key: Any) -> Any:
@@ -536,10 +558,16 @@ def merge(
     left, right = cluster, report
     first = min(left, right, key=lambda c: (as_utc(c.published_at), c.incident_id))
     dated = min(left, right, key=_date_key)
-    sources = _union_sources(
-        left.sources or [_source_of(left)], right.sources or [_source_of(right)]
+    left_sources = left.sources or [_source_of(left)]
+    right_sources = right.sources or [_source_of(right)]
+    left_outlets, right_outlets = _outlets(left_sources), _outlets(right_sources)
+    best = max(
+        _best_milli(left, len(left_outlets), config), _best_milli(right, len(right_outlets), config)
     )
-    best = max(_best_milli(left, config), _best_milli(right, config))
+    sources = _union_sources(left_sources, right_sources)
+    # United without a shared report, the outlets are those of both sides.
+    united = len(sources) == len(left_sources) + len(right_sources)
+    outlets = left_outlets | right_outlets if united else _outlets(sources)
     counts = Counts(
         **{
             field: _pick(getattr(left.counts, field), getattr(right.counts, field), _count_key)
@@ -550,10 +578,10 @@ def merge(
     for name, score in right.field_confidence.items():
         field_confidence[name] = max(score, field_confidence.get(name, score))
     produced = [as_utc(c.produced_at) for c in (left, right) if c.produced_at is not None]
-    return first.derive(
+    merged = first.derive(
         published_at=as_utc(first.published_at),
         cluster_id=first.incident_id,
-        sources=sources,
+        sources=[],
         revision=len(sources),
         event_date=dated.event_date,
         date_precision=dated.date_precision,
@@ -564,10 +592,11 @@ def merge(
         counts=counts,
         actor=_pick(left.actor, right.actor, _actor_key(config)),
         target=_pick(left.target, right.target, lambda t: (_rank(t, config.target_preference), t)),
-        confidence=_confidence(best, _outlets(sources), config),
+        confidence=_confidence(best, len(outlets), config),
         field_confidence=dict(sorted(field_confidence.items())),
         produced_at=min(produced) if produced else None,
     )
+    return _with_sources(merged, sources)
 
 
 def cluster_from_data(data: Mapping[str, Any] | Incident) -> Incident:

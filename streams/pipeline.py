@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +26,7 @@ from streams.corroborate import (
     match_key,
 )
 from streams.corroborate import merge as merge_reports
-from streams.records import Alert, Article, Incident, WindowRange
+from streams.records import Alert, Article, Incident, Source, WindowRange
 from streams.settings import Topics, config_dir
 from streams.windows import (
     PANE_SUFFIX,
@@ -52,6 +52,7 @@ from streams.windows import (
     load_state,
     load_windows,
     pane_spec,
+    rebound,
     region_of,
     retract,
     spans,
@@ -264,7 +265,9 @@ class Pipeline:
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident]] = {}
+        self._sources: dict[str, tuple[Source, bytes, dict[str, Any]]] = {}  # see _encode
         self._saved: tuple[Incident, bytes] | None = None
+        self._watermark: tuple[Any, Watermark] | None = None
         self._states: dict[str, tuple[Any, WindowState]] = {}
         specs = self.config.windows.specs
         # What is stored: tumbling windows themselves, hopping windows as their panes.
@@ -275,6 +278,7 @@ class Pipeline:
         # Only the kinds a rule reads are stored: the others are still named in late reports.
         self._ruled = {rule.window for rule in self.config.rules}
         self._closing_ruled = {rule.window for rule in self.config.rules if rule.on_close}
+        self._by_content = {rule.name for rule in self.config.rules if not rule.on_close}
 
     @staticmethod
     def region_key(incident: Incident) -> str:
@@ -290,11 +294,24 @@ class Pipeline:
     def watermark(self) -> Watermark:
         """The event clock: the latest event time seen."""
         data = self.stores.meta.get(_WATERMARK)
-        return Watermark.from_data(dict(data)) if data else Watermark()
+        if not data:
+            return Watermark()
+        # Read a few times a report; parsed once per value written (as clusters are).
+        held = self._watermark
+        if held is not None and held[0] is data:
+            return held[1]
+        watermark = Watermark.from_data(dict(data))
+        self._watermark = (data, watermark)
+        return watermark
 
     def _observe(self, cluster: Incident, now: datetime) -> Watermark:
-        published = [as_utc(s.published_at) for s in cluster.sources or [] if s.published_at]
-        latest = max([as_utc(cluster.published_at), *published])
+        # Sources are by publication, the undated first: the last dated one is the latest.
+        published = next(
+            (s.published_at for s in reversed(cluster.sources or []) if s.published_at), None
+        )
+        latest = as_utc(cluster.published_at)
+        if published is not None:
+            latest = max(latest, as_utc(published))
         # An event "after" its own report, or after now, is a misread date: it must not
         # drag the event clock into the future and expire every open window.
         seen_at = min(event_time_of(cluster), latest, now)
@@ -349,6 +366,7 @@ class Pipeline:
     def _save_cluster(self, cluster: Incident, previous: Incident | None) -> None:
         cluster_id = cluster.cluster_id or cluster.incident_id
         new_key = self._index_key(cluster)
+        mapped: set[str] = set()  # reports already mapped to this cluster id
         if previous is not None:
             old_id = previous.cluster_id or previous.incident_id
             old_key = self._index_key(previous)
@@ -358,19 +376,45 @@ class Pipeline:
                 self._parsed.pop(old_id, None)
             if old_key != new_key or old_id != cluster_id:
                 self._index_remove(old_key, old_id)
+            if old_id == cluster_id:
+                mapped = {source.incident_id for source in previous.sources or ()}
         ids = set(self.stores.index.get(new_key, ()))
         if cluster_id not in ids:
             self.stores.index[new_key] = sorted(ids | {cluster_id})
-        payload = cluster.dumps()
-        data = orjson.loads(payload)
+        payload, data = self._encode(cluster)
         self.stores.clusters[cluster_id] = data
         # The next report of this incident finds the record itself, not a parse of its data;
         # and the bytes are the ones published (see ``payload``).
         self._parsed[cluster_id] = (data, cluster)
         self._saved = (cluster, payload)
         for source in cluster.sources or []:
-            if self.stores.reports.get(source.incident_id) != cluster_id:
+            if source.incident_id not in mapped:
                 self.stores.reports[source.incident_id] = cluster_id
+
+    def _encode(self, cluster: Incident) -> tuple[bytes, dict[str, Any]]:
+        """``cluster.dumps()`` and its JSON data, each source encoded once for all revisions.
+
+        A cluster is written again at each report it gets, and its sources are most of it
+        (thousands, for a story many outlets carry): the bytes and data of each are kept
+        while its cluster lives and reused, so a revision encodes the new parts alone.
+        """
+        if cluster.sources is None:
+            payload = cluster.dumps()
+            return payload, orjson.loads(payload)
+        held: list[tuple[Source, bytes, dict[str, Any]]] = []
+        for source in cluster.sources:
+            known = self._sources.get(source.incident_id)
+            if known is None or known[0] is not source:
+                encoded = want_bytes(json_dumps(source.to_representation()))
+                known = (source, encoded, orjson.loads(encoded))
+                self._sources[source.incident_id] = known
+            held.append(known)
+        fields = dict(cluster.to_representation())
+        fields["sources"] = None
+        data = orjson.loads(json_dumps(fields))
+        fields["sources"] = [orjson.Fragment(encoded) for _, encoded, _ in held]
+        data["sources"] = [parsed for _, _, parsed in held]
+        return want_bytes(json_dumps(fields)), data
 
     def payload(self, record: Incident | LateIncident) -> bytes:
         """``record.dumps()``; the cluster ``on_incident`` saved last is not serialised again.
@@ -502,8 +546,9 @@ class Pipeline:
         now = self.now()
         watermark = self._observe(cluster, now)
         region = region_of(cluster)
+        placements = self.stores.placements
         for source in cluster.sources or []:
-            if source.incident_id != cluster_id:
+            if source.incident_id != cluster_id and source.incident_id in placements:
                 # A cluster renamed after an earlier report: its old id leaves every window.
                 self._withdraw(source.incident_id)
         windows = self.config.windows
@@ -549,9 +594,17 @@ class Pipeline:
             "expires_at": expires_at.isoformat(),
         }
         alerts: list[Alert] = []
+        # Hopping windows over the same panes share one contributions mapping. Once one of
+        # them publishes an update rule's finding (judged on the clusters alone), the ledger
+        # holds the same finding back in the others, as it covers them: they are not judged.
+        published: dict[int, set[str]] = {}
         for state in sorted(touched, key=lambda s: (s.kind, as_utc(s.start))):
-            found = findings(self.config.rules, state, self)
-            alerts.extend(self._publishable(found, state, now))
+            done = published.setdefault(id(state.contributions), set())
+            found = findings(self.config.rules, state, self, skip=done)
+            admitted = self._publishable(found, state, now)
+            if windows.spec(state.kind).hopping:
+                done.update(alert.rule for alert in admitted if alert.rule in self._by_content)
+            alerts.extend(admitted)
         lates = []
         if late:
             clock = watermark.max_event_time or now
@@ -609,9 +662,7 @@ class Pipeline:
             if state is None:
                 state = composed[same] = compose(region, window, held, closed=closed)
             else:
-                state = replace(
-                    state, start=as_utc(window.start), end=as_utc(window.end), closed=closed
-                )
+                state = rebound(state, as_utc(window.start), as_utc(window.end), closed)
             states.append(state)
         return states
 
@@ -781,6 +832,7 @@ class Pipeline:
                 cluster = self._cluster(cluster_id)
                 for source in (cluster.sources or []) if cluster else []:
                     self.stores.reports.pop(source.incident_id, None)
+                    self._sources.pop(source.incident_id, None)
                 self.stores.clusters.pop(cluster_id, None)
                 self._parsed.pop(cluster_id, None)
             del self.stores.index[key]

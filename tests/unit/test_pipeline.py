@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -449,6 +450,47 @@ def test_an_earlier_report_renames_the_cluster_and_windows_follow(config: FlowCo
     # Counted once, under the new name: the old name left every window.
     assert list(state.contributions) == ["a:1"]
     assert not any("b:1" in load_state(v).contributions for v in pipeline.stores.windows.values())
+
+
+def test_a_story_many_outlets_carry_is_published_and_stored_whole_at_every_report(
+    config: FlowConfig,
+) -> None:
+    # Each revision's bytes and stored data are built from parts kept between reports: they
+    # must stay what the record itself serialises to, also after the store is re-read (a
+    # restarted worker's sources are new objects) and when an earlier report renames it.
+    table: dict[str, Any] = {}
+    pipeline = Pipeline(config, store=table, clock=fixed("2021-02-24T12:00:00"))
+    outlets = ["Wire", "Elaph", "Rudaw", None]
+    reports = [
+        make_report(
+            f"r{n:02d}:1",
+            published=f"2021-02-23T{10 + n // 6:02d}:{(n * 7) % 60:02d}:00",
+            source=outlets[n % 4],
+            day="2021-02-22",
+            weapon="rocket",
+            killed=3,
+        )
+        for n in range(1, 24)
+    ]
+    earliest = make_report(
+        "r00:1", published="2021-02-23T08:00:00", day="2021-02-22", weapon="rocket", killed=3
+    )
+    for n, report in enumerate([*reports[:12], earliest, *reports[12:]]):
+        if n == 8:  # a restart: the same state, read into new objects
+            pipeline = Pipeline(config, store=table, clock=fixed("2021-02-24T12:00:00"))
+        (cluster,) = pipeline.on_incident(report)
+        assert pipeline.payload(cluster) == cluster.dumps()
+        cluster_id = cluster.cluster_id or cluster.incident_id
+        assert pipeline.stores.clusters[cluster_id] == json.loads(cluster.dumps())
+        pipeline.on_cluster(cluster)
+    assert cluster.cluster_id == "r00:1" and cluster.revision == 24
+    by_publication = sorted([earliest, *reports], key=lambda r: (r.published_at, r.incident_id))
+    assert [s.incident_id for s in cluster.sources or []] == [r.incident_id for r in by_publication]
+    assert set(pipeline.stores.clusters) == {"r00:1"}
+    assert set(pipeline.stores.reports.values()) == {"r00:1"}
+    # Four outlets, one of them unknown, and every report is in the cluster once.
+    assert len(pipeline.stores.reports) == 24
+    assert cluster.confidence > earliest.confidence
 
 
 def test_a_more_precise_date_moves_the_cluster_between_windows(config: FlowConfig) -> None:
