@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, cast
 
@@ -143,6 +143,11 @@ class TableView(MutableMapping[Any, Any]):
             raise TypeError(f"{table.name}: a table view needs the in-memory store")
         self._table = table
         self._data = cast(dict[Any, Any], store.data)  # cleared, refilled in place, never replaced
+
+    @property
+    def reads(self) -> Mapping[Any, Any]:
+        """The store's dict, read-only by contract: a write there would miss the changelog."""
+        return self._data
 
     def __getitem__(self, key: Any) -> Any:
         return self._data[key]

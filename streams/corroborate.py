@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from streams.records import Actor, Count, Counts, Incident, Location, Source, Weapon
 from streams.settings import config_dir
@@ -285,16 +285,45 @@ def _linked(left: Incident, right: Incident, config: CorroborationConfig) -> boo
     return _same_text(here.canonical, there.canonical)
 
 
-def _counts_contradict(left: Counts, right: Counts, config: CorroborationConfig) -> str | None:
-    for field in COUNT_FIELDS:
+Figure = tuple[int, str]  # a count's value and qualifier
+
+
+class Facts(NamedTuple):
+    """What the cheap tests of matching read of a cluster: read off the record once.
+
+    A report is tested against every cluster of its region's week, dozens; each read of a
+    Faust record's field is a Python call, and these tests settle most candidates.
+    """
+
+    category: str
+    figures: tuple[Figure | None, ...]  # per COUNT_FIELDS
+
+
+def _figures(counts: Counts) -> tuple[Figure | None, ...]:
+    found = (getattr(counts, field) for field in COUNT_FIELDS)
+    return tuple(None if count is None else (count.value, count.qualifier) for count in found)
+
+
+def facts_of(incident: Incident) -> Facts:
+    """The :class:`Facts` of a report or cluster."""
+    return Facts(_category(incident), _figures(incident.counts))
+
+
+def _figures_contradict(
+    left: tuple[Figure | None, ...], right: tuple[Figure | None, ...], config: CorroborationConfig
+) -> str | None:
+    for field, a, b in zip(COUNT_FIELDS, left, right, strict=True):
         rule = config.count_contradiction.get(field)
-        a, b = getattr(left, field), getattr(right, field)
-        if rule is None or a is None or b is None or "vague" in (a.qualifier, b.qualifier):
+        if rule is None or a is None or b is None or "vague" in (a[1], b[1]):
             continue
-        low, high = sorted((a.value, b.value))
+        low, high = sorted((a[0], b[0]))
         if high > rule.ratio * low + rule.slack:
-            return f"{field} {a.value} vs {b.value}"
+            return f"{field} {a[0]} vs {b[0]}"
     return None
+
+
+def _counts_contradict(left: Counts, right: Counts, config: CorroborationConfig) -> str | None:
+    return _figures_contradict(_figures(left), _figures(right), config)
 
 
 def mismatch(
@@ -357,16 +386,25 @@ def find_cluster(
     A report joins at most one cluster: two clusters it would bridge are not merged with each
     other (a merge of clusters could not be undone when the bridge turns out wrong).
     """
+    return find_among([(c, facts_of(c)) for c in candidates], incident, config)
+
+
+def find_among(
+    candidates: Iterable[tuple[Incident, Facts]],
+    incident: Incident,
+    config: CorroborationConfig | None = None,
+) -> Incident | None:
+    """:func:`find_cluster` on candidates whose :class:`Facts` are known already."""
     config = config or default_config()
     # The weapon and count tests of ``mismatch`` first, alone: they are cheap and settle most
     # candidates (a region's clusters of one week), and any failed test is a mismatch.
-    category, counts = _category(incident), incident.counts
+    mine = facts_of(incident)
     compatible = [
-        c
-        for c in candidates
-        if weapons_compatible(_category(c), category, config)
-        and _counts_contradict(c.counts, counts, config) is None
-        and mismatch(c, incident, config) is None
+        cluster
+        for cluster, facts in candidates
+        if weapons_compatible(facts.category, mine.category, config)
+        and _figures_contradict(facts.figures, mine.figures, config) is None
+        and mismatch(cluster, incident, config) is None
     ]
     if not compatible:
         return None

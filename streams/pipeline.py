@@ -16,11 +16,13 @@ from mode.utils.compat import want_bytes
 from streams.alerts import Finding, Ledger, NoveltyRule, Rule, findings, load_rules
 from streams.corroborate import (
     CorroborationConfig,
+    Facts,
     as_cluster,
     candidate_keys,
     cluster_from_data,
     event_day,
-    find_cluster,
+    facts_of,
+    find_among,
     index_key,
     load_corroboration,
     match_key,
@@ -131,11 +133,14 @@ class Keyspace(MutableMapping[str, Any]):
 
     def __init__(self, backing: MutableMapping[str, Any], prefix: str, index: KeyIndex) -> None:
         self._backing = backing
+        # Reads go straight to the plain dict under a table view when it offers one: a report
+        # makes hundreds, and each layer of Python calls on the way was a good part of them.
+        self._reads: Mapping[str, Any] = getattr(backing, "reads", backing)
         self._prefix = prefix
         self._index = index
 
     def __getitem__(self, key: str) -> Any:
-        return self._backing[self._prefix + key]
+        return self._reads[self._prefix + key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         full = self._prefix + key
@@ -148,16 +153,15 @@ class Keyspace(MutableMapping[str, Any]):
         self._index.removed(self._prefix, full)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and (self._prefix + key) in self._backing
+        return isinstance(key, str) and (self._prefix + key) in self._reads
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value, or ``default``."""
-        # A Faust table's own ``get`` raises and catches a KeyError on a miss, and
-        # corroboration asks for dozens of absent keys per report (placements of sources).
+        # Not the mapping's ``get``: a Faust table's raises and catches a KeyError on a miss,
+        # and corroboration asks for dozens of absent keys per report.
         full = self._prefix + key
-        if full not in self._backing:
-            return default
-        return self._backing[full]
+        reads = self._reads
+        return reads[full] if full in reads else default  # noqa: SIM401
 
     def __iter__(self) -> Iterator[str]:
         size = len(self._prefix)
@@ -264,10 +268,11 @@ class Pipeline:
         self._clock = clock
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
-        self._parsed: dict[str, tuple[Any, Incident]] = {}
+        self._parsed: dict[str, tuple[Any, Incident, Facts]] = {}
         self._sources: dict[str, tuple[Source, bytes, dict[str, Any]]] = {}  # see _encode
         self._saved: tuple[Incident, bytes] | None = None
         self._watermark: tuple[Any, Watermark] | None = None
+        self._seen: dict[str, tuple[Any, dict[str, datetime]]] = {}
         self._states: dict[str, tuple[Any, WindowState]] = {}
         specs = self.config.windows.specs
         # What is stored: tumbling windows themselves, hopping windows as their panes.
@@ -334,20 +339,25 @@ class Pipeline:
         # Parsing a cluster record is the costly part of finding candidates; a store (dict or
         # Faust table) hands back the same object until it is reassigned, so a cache keyed
         # on that object stays right without knowing who wrote the store.
+        return self._parsed_cluster(cluster_id, data)[0]
+
+    def _parsed_cluster(self, cluster_id: str, data: Any) -> tuple[Incident, Facts]:
         held = self._parsed.get(cluster_id)
         if held is not None and held[0] is data:
-            return held[1]
+            return held[1], held[2]
         cluster = cluster_from_data(data)
-        self._parsed[cluster_id] = (data, cluster)
-        return cluster
+        facts = facts_of(cluster)
+        self._parsed[cluster_id] = (data, cluster, facts)
+        return cluster, facts
 
-    def _candidates(self, report: Incident) -> list[Incident]:
+    def _candidates(self, report: Incident) -> list[tuple[Incident, Facts]]:
         found = []
+        clusters = self.stores.clusters
         for key in candidate_keys(report, self.config.corroboration):
             for cluster_id in self.stores.index.get(key, ()):
-                cluster = self._cluster(cluster_id)
-                if cluster is not None:
-                    found.append(cluster)
+                data = clusters.get(cluster_id)
+                if data is not None:
+                    found.append(self._parsed_cluster(cluster_id, data))
         return found
 
     def _index_remove(self, key: str, cluster_id: str) -> None:
@@ -385,7 +395,7 @@ class Pipeline:
         self.stores.clusters[cluster_id] = data
         # The next report of this incident finds the record itself, not a parse of its data;
         # and the bytes are the ones published (see ``payload``).
-        self._parsed[cluster_id] = (data, cluster)
+        self._parsed[cluster_id] = (data, cluster, facts_of(cluster))
         self._saved = (cluster, payload)
         for source in cluster.sources or []:
             if source.incident_id not in mapped:
@@ -446,7 +456,7 @@ class Pipeline:
         report = as_cluster(incident, config)
         found = None
         if match_key(report) is not None:
-            found = find_cluster(self._candidates(report), report, config)
+            found = find_among(self._candidates(report), report, config)
         cluster = merge_reports(found, report, config) if found is not None else report
         if found is not None and cluster == found:
             self.stores.reports[incident.incident_id] = found.cluster_id or found.incident_id
@@ -497,8 +507,17 @@ class Pipeline:
 
     def seen(self, region: str, field: str, value: str) -> Mapping[str, datetime]:
         """Clusters of ``region`` with this actor / weapon category, with their event times."""
-        entries = self.stores.seen.get(_seen_key(region, field, value)) or {}
-        return {key: datetime.fromisoformat(when) for key, when in entries.items()}
+        key = _seen_key(region, field, value)
+        entries = self.stores.seen.get(key)
+        if not entries:
+            return {}
+        # Asked by both novelty rules for every window a report touches: parsed once per value.
+        held = self._seen.get(key)
+        if held is not None and held[0] is entries:
+            return held[1]
+        parsed = {cid: datetime.fromisoformat(when) for cid, when in entries.items()}
+        self._seen[key] = (entries, parsed)
+        return parsed
 
     def _publishable(
         self, found: Iterable[Finding], state: WindowState, now: datetime
@@ -532,6 +551,7 @@ class Pipeline:
             self.stores.seen[key] = entries
         else:
             del self.stores.seen[key]
+            self._seen.pop(key, None)
 
     def on_cluster(self, cluster: Incident) -> tuple[list[Alert], list[LateIncident]]:
         """Fold a cluster (revision) into its region's windows and evaluate the rules.
@@ -822,6 +842,7 @@ class Pipeline:
             }
             if not kept:
                 del self.stores.seen[key]
+                self._seen.pop(key, None)
             elif len(kept) != len(entries):
                 self.stores.seen[key] = kept
         cutoff = (clock - self.config.corroboration.cluster_retention).date().isoformat()

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import orjson
 from kafka import KafkaConsumer, TopicPartition
@@ -26,8 +26,8 @@ from streams.broker import client_security_kwargs
 logger = logging.getLogger(__name__)
 
 
-def identity(value: dict[str, object]) -> str | None:
-    """The identity of an output record (as JSON): same state, same identity.
+def identity(value: Mapping[str, object]) -> str | None:
+    """The identity of an output record (its JSON, or its fields): same state, same identity.
 
     >>> identity({"alert_id": "a1", "revision": 2, "rule": "x"})
     'alert:a1#2'
@@ -36,8 +36,10 @@ def identity(value: dict[str, object]) -> str | None:
         return f"alert:{value['alert_id']}#{value.get('revision')}"
     if "incident" in value and "region" in value:  # a LateIncident
         inner = value["incident"]
-        if isinstance(inner, dict):
+        if isinstance(inner, Mapping):
             return f"late:{inner.get('cluster_id')}#{inner.get('revision')}"
+        if inner is not None:  # a record's own fields (``to_representation``): the Incident
+            return f"late:{getattr(inner, 'cluster_id', None)}#{getattr(inner, 'revision', None)}"
     if "cluster_id" in value:
         return f"cluster:{value['cluster_id']}#{value.get('revision')}"
     if "reason" in value and "offset" in value:  # a DeadLetter
@@ -67,9 +69,12 @@ class SinkLedger:
     def first_time(self, topic: str, payload: bytes) -> bool:
         """True (and remembered) unless this record's identity already went out on ``topic``."""
         try:
-            key = identity(orjson.loads(payload))
+            return self.admit(topic, identity(orjson.loads(payload)))
         except orjson.JSONDecodeError:
             return True
+
+    def admit(self, topic: str, key: str | None) -> bool:
+        """:meth:`first_time` for a record whose identity is known (None: it has none)."""
         if key is None:
             return True
         entry = (topic, key)

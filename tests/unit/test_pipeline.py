@@ -11,6 +11,7 @@ import faust
 import pytest
 
 from streams.alerts import SpikeRule, ThresholdRule
+from streams.ingest import RejectedInput, dead_letter
 from streams.pipeline import FlowConfig, Pipeline, Stores
 from streams.records import (
     Actor,
@@ -25,6 +26,7 @@ from streams.records import (
     Weapon,
 )
 from streams.settings import Topics
+from streams.sink import identity
 from streams.windows import LateIncident, load_state
 from tests.factories import at
 
@@ -671,3 +673,22 @@ def test_a_closing_rule_on_hopping_windows_judges_each_window_once_when_it_close
     # Closed once: later ticks judge no window again.
     assert pipeline.on_tick(at("2021-03-03T21:00:00")) == []
     assert pipeline.on_tick(at("2021-03-04T06:00:00")) == []
+
+
+def test_an_output_record_is_identified_by_its_fields_as_by_its_bytes(config: FlowConfig) -> None:
+    # The worker de-duplicates what it publishes by the identity of the record in hand; after
+    # a restart it reads the identities back from the topics' bytes: the two must agree.
+    pipeline = Pipeline(config, clock=fixed("2021-02-28T00:00:00"))
+    outputs = [value for _, _, value in run(pipeline, *scripted_stream())]
+    old = make_report("z:1", published="2021-02-27T00:00:00", day="2021-02-20", weapon="rocket")
+    for cluster in pipeline.on_incident(old):
+        outputs.append(cluster)
+        outputs.extend(pipeline.on_cluster(cluster)[1])
+    rejected = RejectedInput("not_json", "expected JSON")
+    outputs.append(dead_letter(b"{", rejected, topic="articles", partition=0, offset=7))
+    kinds = {type(value).__name__ for value in outputs}
+    assert {"Incident", "Alert", "LateIncident", "DeadLetter"} <= kinds
+    for value in outputs:
+        by_fields = identity(value.to_representation())
+        assert by_fields is not None
+        assert by_fields == identity(json.loads(value.dumps()))
