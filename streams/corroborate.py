@@ -416,9 +416,29 @@ def find_among(
 # ---------------------------------------------------------------------------------------------
 
 
-def _outlets(sources: Iterable[Source]) -> set[str]:
+# The outlets of recent large source lists, by the list itself (a record's list is never
+# changed once made): a report merged into a cluster of thousands re-read every one.
+_KEPT_OUTLETS = 64
+_LARGE = 32
+_kept_outlets: dict[int, tuple[Sequence[Source], frozenset[str]]] = {}
+
+
+def _outlets(sources: Sequence[Source]) -> frozenset[str]:
+    held = _kept_outlets.get(id(sources))
+    if held is not None and held[0] is sources:
+        return held[1]
     # An unknown outlet is one outlet: two anonymous articles are not known to be independent.
-    return {(source.source or "").strip().casefold() for source in sources}
+    found = frozenset((source.source or "").strip().casefold() for source in sources)
+    _keep_outlets(sources, found)
+    return found
+
+
+def _keep_outlets(sources: Sequence[Source], outlets: frozenset[str]) -> None:
+    if len(sources) < _LARGE:
+        return
+    if len(_kept_outlets) >= _KEPT_OUTLETS:
+        del _kept_outlets[next(iter(_kept_outlets))]  # the oldest
+    _kept_outlets[id(sources)] = (sources, outlets)
 
 
 def _doubt_factor(outlets: int, config: CorroborationConfig) -> Fraction:
@@ -606,6 +626,7 @@ def merge(
     # United without a shared report, the outlets are those of both sides.
     united = len(sources) == len(left_sources) + len(right_sources)
     outlets = left_outlets | right_outlets if united else _outlets(sources)
+    _keep_outlets(sources, outlets)  # the next report of this incident merges into these
     counts = Counts(
         **{
             field: _pick(getattr(left.counts, field), getattr(right.counts, field), _count_key)

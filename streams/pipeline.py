@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -269,7 +270,8 @@ class Pipeline:
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident, Facts]] = {}
-        self._sources: dict[str, tuple[Source, bytes, dict[str, Any]]] = {}  # see _encode
+        # A cluster's sources, and each encoded (bytes to publish, data to store): see _encode.
+        self._encoded: dict[str, tuple[list[Source], list[orjson.Fragment], list[Any]]] = {}
         self._saved: tuple[Incident, bytes] | None = None
         self._watermark: tuple[Any, Watermark] | None = None
         self._seen: dict[str, tuple[Any, dict[str, datetime]]] = {}
@@ -376,7 +378,7 @@ class Pipeline:
     def _save_cluster(self, cluster: Incident, previous: Incident | None) -> None:
         cluster_id = cluster.cluster_id or cluster.incident_id
         new_key = self._index_key(cluster)
-        mapped: set[str] = set()  # reports already mapped to this cluster id
+        old_id = None
         if previous is not None:
             old_id = previous.cluster_id or previous.incident_id
             old_key = self._index_key(previous)
@@ -386,45 +388,57 @@ class Pipeline:
                 self._parsed.pop(old_id, None)
             if old_key != new_key or old_id != cluster_id:
                 self._index_remove(old_key, old_id)
-            if old_id == cluster_id:
-                mapped = {source.incident_id for source in previous.sources or ()}
         ids = set(self.stores.index.get(new_key, ()))
         if cluster_id not in ids:
             self.stores.index[new_key] = sorted(ids | {cluster_id})
-        payload, data = self._encode(cluster)
+        payload, data, added = self._encode(cluster, previous)
         self.stores.clusters[cluster_id] = data
         # The next report of this incident finds the record itself, not a parse of its data;
         # and the bytes are the ones published (see ``payload``).
         self._parsed[cluster_id] = (data, cluster, facts_of(cluster))
         self._saved = (cluster, payload)
-        for source in cluster.sources or []:
-            if source.incident_id not in mapped:
+        # Under the same name, only the reports the cluster did not hold yet are new to map.
+        mapping = added if added is not None and old_id == cluster_id else cluster.sources
+        for source in mapping or []:
+            if self.stores.reports.get(source.incident_id) != cluster_id:
                 self.stores.reports[source.incident_id] = cluster_id
 
-    def _encode(self, cluster: Incident) -> tuple[bytes, dict[str, Any]]:
-        """``cluster.dumps()`` and its JSON data, each source encoded once for all revisions.
+    def _encode(
+        self, cluster: Incident, previous: Incident | None
+    ) -> tuple[bytes, dict[str, Any], list[Source] | None]:
+        """``cluster.dumps()``, its JSON data, and its sources ``previous`` did not have.
 
         A cluster is written again at each report it gets, and its sources are most of it
-        (thousands, for a story many outlets carry): the bytes and data of each are kept
-        while its cluster lives and reused, so a revision encodes the new parts alone.
+        (thousands, for a story many outlets carry). The encoded sources of each cluster are
+        kept: when the new revision is the previous one with one source added (a report
+        merged), that one is encoded alone and put in place; the new sources are then known
+        (None when they are not: all were encoded).
         """
         if cluster.sources is None:
             payload = cluster.dumps()
-            return payload, orjson.loads(payload)
-        held: list[tuple[Source, bytes, dict[str, Any]]] = []
-        for source in cluster.sources:
-            known = self._sources.get(source.incident_id)
-            if known is None or known[0] is not source:
-                encoded = want_bytes(json_dumps(source.to_representation()))
-                known = (source, encoded, orjson.loads(encoded))
-                self._sources[source.incident_id] = known
-            held.append(known)
+            return payload, orjson.loads(payload), None
+        sources = cluster.sources
+        before = None
+        if previous is not None:
+            before = self._encoded.pop(previous.cluster_id or previous.incident_id, None)
+        place = _inserted_at(before[0], sources) if before is not None else None
+        if before is not None and place is not None:
+            part, parsed = _encoded_source(sources[place])
+            fragments = [*before[1][:place], part, *before[1][place:]]
+            datas = [*before[2][:place], parsed, *before[2][place:]]
+            added: list[Source] | None = [sources[place]]
+        else:
+            encoded = [_encoded_source(source) for source in sources]
+            fragments = [part for part, _ in encoded]
+            datas = [parsed for _, parsed in encoded]
+            added = None
+        self._encoded[cluster.cluster_id or cluster.incident_id] = (sources, fragments, datas)
         fields = dict(cluster.to_representation())
         fields["sources"] = None
         data = orjson.loads(json_dumps(fields))
-        fields["sources"] = [orjson.Fragment(encoded) for _, encoded, _ in held]
-        data["sources"] = [parsed for _, _, parsed in held]
-        return want_bytes(json_dumps(fields)), data
+        fields["sources"] = fragments
+        data["sources"] = datas
+        return want_bytes(json_dumps(fields)), data, added
 
     def payload(self, record: Incident | LateIncident) -> bytes:
         """``record.dumps()``; the cluster ``on_incident`` saved last is not serialised again.
@@ -853,9 +867,9 @@ class Pipeline:
                 cluster = self._cluster(cluster_id)
                 for source in (cluster.sources or []) if cluster else []:
                     self.stores.reports.pop(source.incident_id, None)
-                    self._sources.pop(source.incident_id, None)
                 self.stores.clusters.pop(cluster_id, None)
                 self._parsed.pop(cluster_id, None)
+                self._encoded.pop(cluster_id, None)
             del self.stores.index[key]
 
     # -- replay --------------------------------------------------------------------------------
@@ -903,6 +917,29 @@ class _Held(NamedTuple):
     key: str
     kind: str
     end: datetime
+
+
+def _encoded_source(source: Source) -> tuple[orjson.Fragment, Any]:
+    encoded = want_bytes(json_dumps(source.to_representation()))
+    return orjson.Fragment(encoded), orjson.loads(encoded)
+
+
+def _inserted_at(before: list[Source], after: list[Source]) -> int | None:
+    """Where ``after`` is ``before`` with one more entry (the same objects): None if it is not."""
+    if len(after) != len(before) + 1:
+        return None
+    # Entries are the same objects up to the one inserted, none from there on: a bisection.
+    low, high = 0, len(before)
+    while low < high:
+        middle = (low + high) // 2
+        if after[middle] is before[middle]:
+            low = middle + 1
+        else:
+            high = middle
+    same = all(map(operator.is_, after[:low], before[:low]))
+    if same and all(map(operator.is_, after[low + 1 :], before[low:])):
+        return low
+    return None
 
 
 def _closing_key(region: str, kind: str) -> str:
