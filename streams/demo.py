@@ -73,8 +73,16 @@ def metric_lines(url: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.startswith(METRICS_SHOWN)]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(*, seeds: Path, keep_running: bool, wait_s: float) -> int:
-    """Run the demo; with ``keep_running`` the worker serves metrics until Ctrl-C."""
+    """Run the demo; with ``keep_running`` the worker serves metrics until Ctrl-C or SIGTERM."""
+    # The worker runs in a session of its own (a Ctrl-C reaches the demo alone, which then
+    # stops it cleanly). A process manager or ``timeout`` stops with SIGTERM instead, which
+    # would end the demo at once and leave the worker running: it is taken as a Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = Settings.from_env()
     t0 = time.monotonic()
     if not os.environ.get("KAFKA_BOOTSTRAP"):
