@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping, Sequence
@@ -341,17 +342,19 @@ def _make(
 
 
 def _is_new(
-    contribution: Contribution, entries: Mapping[str, datetime], lookback: timedelta
+    contribution: Contribution, seen: Sequence[tuple[datetime, str]], lookback: timedelta
 ) -> bool:
-    # New when no other cluster with this value came earlier within the lookback; ties in time
-    # are settled by cluster id so that exactly one of two simultaneous clusters is "first".
+    """Whether no other cluster with this value came earlier within the lookback.
+
+    ``seen``: the (UTC time, cluster id) of every cluster with the value, in order. Ties in
+    time are settled by cluster id, so that exactly one of two simultaneous clusters is first.
+    """
     moment = as_utc(contribution.event_time)
     mine = (moment, contribution.cluster_id)
-    for other, seen_at in entries.items():
-        when = as_utc(seen_at)
-        if other != contribution.cluster_id and moment - lookback <= when and (when, other) < mine:
-            return False
-    return True
+    # The earliest entry within the lookback decides: this cluster itself or one after it,
+    # and so is every other entry within the lookback.
+    first = bisect.bisect_left(seen, (moment - lookback, ""))
+    return first == len(seen) or seen[first][1] == contribution.cluster_id or seen[first] >= mine
 
 
 def _novelty(
@@ -359,11 +362,16 @@ def _novelty(
 ) -> tuple[list[str], list[Contribution]]:
     values: set[str] = set()
     chosen = []
+    ordered: dict[str, list[tuple[datetime, str]]] = {}  # per value: its clusters by time
     for item in state.contributions.values():
         value = item.actor if rule.field == "actor" else item.weapon
         if not value or value == "unknown":
             continue
-        if _is_new(item, context.seen(state.region, rule.field, value), rule.lookback):
+        seen = ordered.get(value)
+        if seen is None:
+            entries = context.seen(state.region, rule.field, value)
+            seen = ordered[value] = sorted((as_utc(when), cid) for cid, when in entries.items())
+        if _is_new(item, seen, rule.lookback):
             values.add(value)
             chosen.append(item)
     return sorted(values), chosen

@@ -416,29 +416,43 @@ def find_among(
 # ---------------------------------------------------------------------------------------------
 
 
-# The outlets of recent large source lists, by the list itself (a record's list is never
-# changed once made): a report merged into a cluster of thousands re-read every one.
-_KEPT_OUTLETS = 64
+class _Listed(NamedTuple):
+    """What merging reads of a list of sources as a whole."""
+
+    outlets: frozenset[str]
+    ids: frozenset[str]
+
+
+# Recent large source lists, by the list itself (a record's list is never changed once
+# made): a report merged into a cluster of thousands re-read every source for these.
+_KEPT_LISTS = 64
 _LARGE = 32
-_kept_outlets: dict[int, tuple[Sequence[Source], frozenset[str]]] = {}
+_kept_lists: dict[int, tuple[Sequence[Source], _Listed]] = {}
 
 
-def _outlets(sources: Sequence[Source]) -> frozenset[str]:
-    held = _kept_outlets.get(id(sources))
+def _listed(sources: Sequence[Source]) -> _Listed:
+    held = _kept_lists.get(id(sources))
     if held is not None and held[0] is sources:
         return held[1]
     # An unknown outlet is one outlet: two anonymous articles are not known to be independent.
-    found = frozenset((source.source or "").strip().casefold() for source in sources)
-    _keep_outlets(sources, found)
+    found = _Listed(
+        frozenset((source.source or "").strip().casefold() for source in sources),
+        frozenset(source.incident_id for source in sources),
+    )
+    _keep(sources, found)
     return found
 
 
-def _keep_outlets(sources: Sequence[Source], outlets: frozenset[str]) -> None:
+def _outlets(sources: Sequence[Source]) -> frozenset[str]:
+    return _listed(sources).outlets
+
+
+def _keep(sources: Sequence[Source], listed: _Listed) -> None:
     if len(sources) < _LARGE:
         return
-    if len(_kept_outlets) >= _KEPT_OUTLETS:
-        del _kept_outlets[next(iter(_kept_outlets))]  # the oldest
-    _kept_outlets[id(sources)] = (sources, outlets)
+    if len(_kept_lists) >= _KEPT_LISTS:
+        del _kept_lists[next(iter(_kept_lists))]  # the oldest
+    _kept_lists[id(sources)] = (sources, listed)
 
 
 def _doubt_factor(outlets: int, config: CorroborationConfig) -> Fraction:
@@ -493,7 +507,7 @@ def _union_sources(left: Sequence[Source], right: Sequence[Source]) -> list[Sour
         left, right = right, left
     if len(right) == 1:
         (new,) = right
-        if all(source.incident_id != new.incident_id for source in left):
+        if new.incident_id not in _listed(left).ids:
             united = list(left)
             bisect.insort(united, new, key=_source_order)
             return united
@@ -620,15 +634,21 @@ def merge(
     dated = min(left, right, key=_date_key)
     left_sources = left.sources or [_source_of(left)]
     right_sources = right.sources or [_source_of(right)]
-    left_outlets, right_outlets = _outlets(left_sources), _outlets(right_sources)
+    left_listed, right_listed = _listed(left_sources), _listed(right_sources)
     best = max(
-        _best_milli(left, len(left_outlets), config), _best_milli(right, len(right_outlets), config)
+        _best_milli(left, len(left_listed.outlets), config),
+        _best_milli(right, len(right_listed.outlets), config),
     )
     sources = _union_sources(left_sources, right_sources)
-    # United without a shared report, the outlets are those of both sides.
-    united = len(sources) == len(left_sources) + len(right_sources)
-    outlets = left_outlets | right_outlets if united else _outlets(sources)
-    _keep_outlets(sources, outlets)  # the next report of this incident merges into these
+    # United without a shared report, the outlets and ids are those of both sides.
+    if len(sources) == len(left_sources) + len(right_sources):
+        listed = _Listed(
+            left_listed.outlets | right_listed.outlets, left_listed.ids | right_listed.ids
+        )
+        _keep(sources, listed)  # the next report of this incident merges into these
+    else:
+        listed = _listed(sources)
+    outlets = listed.outlets
     counts = Counts(
         **{
             field: _pick(getattr(left.counts, field), getattr(right.counts, field), _count_key)

@@ -190,15 +190,20 @@ def test_target_rule_fires_high_on_the_embassy_attack() -> None:
     )
 
 
-def test_new_actor_fires_when_not_seen_within_the_lookback() -> None:
-    rule = NoveltyRule(
-        name="new_actor",
-        type="new_actor",
+def novelty_rule(kind: str) -> NoveltyRule:
+    """The new_actor or new_weapon rule as config/alerts.yaml has it (30 days back)."""
+    return NoveltyRule(
+        name=kind,
+        type=kind,
         severity="low",
         window="tumbling_1d",
         regions=None,
         lookback=timedelta(days=30),
     )
+
+
+def test_new_actor_fires_when_not_seen_within_the_lookback() -> None:
+    rule = novelty_rule("new_actor")
     state = window_of(make_cluster("c1", actor="ISIS"))
     first = StubContext(entries={("IQ.07", "actor", "ISIS"): {"c1": at("2021-02-22T18:00:00")}})
     alert = evaluate_rule(rule, state, first, NOW)
@@ -225,15 +230,30 @@ def test_new_actor_fires_when_not_seen_within_the_lookback() -> None:
     assert evaluate_rule(rule, state, long_ago, NOW) is not None
 
 
-def test_new_weapon_ignores_unknown_categories() -> None:
-    rule = NoveltyRule(
-        name="new_weapon",
-        type="new_weapon",
-        severity="low",
-        window="tumbling_1d",
-        regions=None,
-        lookback=timedelta(days=30),
+def test_of_two_simultaneous_new_actors_only_the_first_by_id_is_new() -> None:
+    rule = novelty_rule("new_actor")
+    state = window_of(
+        make_cluster("c2", actor="ISIS"), make_cluster("c1", actor="ISIS"), make_cluster("c3")
     )
+    same_time = at("2021-02-22T18:00:00")
+    context = StubContext(
+        entries={
+            # c4 came later (and c0 long before the lookback): neither makes c1 old.
+            ("IQ.07", "actor", "ISIS"): {
+                "c4": at("2021-02-23T09:00:00"),
+                "c2": same_time,
+                "c1": same_time,
+                "c0": at("2020-12-01T00:00:00"),
+            }
+        }
+    )
+    alert = evaluate_rule(rule, state, context, NOW)
+    assert alert is not None
+    assert [i.incident_id for i in alert.incidents] == ["c1"]
+
+
+def test_new_weapon_ignores_unknown_categories() -> None:
+    rule = novelty_rule("new_weapon")
     assert (
         evaluate_rule(rule, window_of(make_cluster("c1", weapon="unknown")), StubContext(), NOW)
         is None
