@@ -29,10 +29,11 @@ from streams.records import Incident
 SIZES = {1: "1", 2: "2-9", 10: "10-99", 100: "100+"}
 
 
-def reports(articles: int) -> list[tuple[datetime, Incident]]:
-    """The reports of ``articles`` generated articles, with their stream time."""
-    factory = ArticleFactory(seed=7, tag="pipeline")
-    start = datetime(2026, 1, 5, tzinfo=UTC)
+def reports(
+    articles: int, *, seed: int = 7, start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
+) -> list[tuple[datetime, Incident]]:
+    """The reports of ``articles`` generated articles (200 a second from ``start``), timed."""
+    factory = ArticleFactory(seed=seed, tag="pipeline")
     found: list[tuple[datetime, Incident]] = []
     for n in range(articles):
         now = start + timedelta(seconds=n / 200)

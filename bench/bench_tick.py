@@ -17,10 +17,8 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from bench_load import ArticleFactory
+from bench_pipeline import reports
 
-from streams.ingest import parse_article
-from streams.offload import extract_article
 from streams.pipeline import Pipeline
 
 
@@ -28,17 +26,10 @@ def filled(articles: int) -> tuple[Pipeline, dict[str, object], datetime]:
     """A pipeline whose one store holds the state of ``articles`` generated articles."""
     store: dict[str, object] = {}
     pipeline = Pipeline(store=store)
-    factory = ArticleFactory(seed=3)
     start = datetime.now(UTC)
-    for n in range(articles):
-        now = start + timedelta(seconds=n / 200)
-        message = factory.next(now)
-        if not message.valid:
-            continue
-        article = parse_article(message.value, max_bytes=1_000_000, produced_at=now)
-        for incident in extract_article(article, now):
-            for cluster in pipeline.on_incident(incident):
-                pipeline.on_cluster(cluster)
+    for _, incident in reports(articles, seed=3, start=start):
+        for cluster in pipeline.on_incident(incident):
+            pipeline.on_cluster(cluster)
     return pipeline, store, start + timedelta(seconds=articles / 200)
 
 
