@@ -242,10 +242,13 @@ def _days_apart(left: Incident, right: Incident) -> int:
 
 
 def _tolerance(incident: Incident, config: CorroborationConfig) -> int:
-    precision = incident.date_precision if incident.date_precision in PRECISIONS else "unknown"
+    return config.date_tolerance_days[_precision(incident)]
+
+
+def _precision(incident: Incident) -> str:
     if not incident.event_date and incident.event_time is None:
-        precision = "unknown"
-    return config.date_tolerance_days[precision]
+        return "unknown"
+    return incident.date_precision if incident.date_precision in PRECISIONS else "unknown"
 
 
 def _km(left: Location, right: Location) -> float | None:
@@ -297,6 +300,8 @@ class Facts(NamedTuple):
 
     category: str
     figures: tuple[Figure | None, ...]  # per COUNT_FIELDS
+    day: date  # see event_day
+    precision: str  # the key of its date tolerance, see _tolerance
 
 
 def _figures(counts: Counts) -> tuple[Figure | None, ...]:
@@ -306,7 +311,9 @@ def _figures(counts: Counts) -> tuple[Figure | None, ...]:
 
 def facts_of(incident: Incident) -> Facts:
     """The :class:`Facts` of a report or cluster."""
-    return Facts(_category(incident), _figures(incident.counts))
+    return Facts(
+        _category(incident), _figures(incident.counts), event_day(incident), _precision(incident)
+    )
 
 
 def _figures_contradict(
@@ -396,13 +403,16 @@ def find_among(
 ) -> Incident | None:
     """:func:`find_cluster` on candidates whose :class:`Facts` are known already."""
     config = config or default_config()
-    # The weapon and count tests of ``mismatch`` first, alone: they are cheap and settle most
-    # candidates (a region's clusters of one week), and any failed test is a mismatch.
+    # The date, weapon and count tests of ``mismatch`` first, alone: they are cheap and settle
+    # most candidates (a region's clusters of one week), and any failed test is a mismatch.
     mine = facts_of(incident)
+    tolerance = config.date_tolerance_days
     compatible = [
         cluster
         for cluster, facts in candidates
-        if weapons_compatible(facts.category, mine.category, config)
+        if abs((facts.day - mine.day).days)
+        <= max(tolerance[facts.precision], tolerance[mine.precision])
+        and weapons_compatible(facts.category, mine.category, config)
         and _figures_contradict(facts.figures, mine.figures, config) is None
         and mismatch(cluster, incident, config) is None
     ]

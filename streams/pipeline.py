@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,6 +170,25 @@ class Keyspace(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return self._index.count(self._prefix)
+
+    def items(self) -> ItemsView[str, Any]:
+        """The pairs, read straight from the backing dict (ticks list whole keyspaces)."""
+        return _KeyspaceItems(self)
+
+    def pairs(self) -> list[tuple[str, Any]]:
+        """Every ``(key, value)``: a snapshot, so callers may delete while going through it."""
+        size = len(self._prefix)
+        reads = self._reads
+        return [(key[size:], reads[key]) for key in self._index.keys(self._prefix)]
+
+
+class _KeyspaceItems(ItemsView[str, Any]):
+    # The generic view reads each pair through ``__getitem__``: three calls a key, and a tick
+    # goes through every window, placement, alert and novelty entry of the state.
+    _mapping: Keyspace
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._mapping.pairs())
 
 
 @dataclass
@@ -581,7 +600,9 @@ class Pipeline:
         watermark = self._observe(cluster, now)
         region = region_of(cluster)
         placements = self.stores.placements
-        for source in cluster.sources or []:
+        # Placed under this name already: an earlier name left its windows when it was first
+        # placed under this one. Only a new name need be looked for among the sources.
+        for source in (cluster.sources or []) if placed is None else []:
             if source.incident_id != cluster_id and source.incident_id in placements:
                 # A cluster renamed after an earlier report: its old id leaves every window.
                 self._withdraw(source.incident_id)

@@ -533,6 +533,16 @@ def test_stores_must_be_given_one_way(config: FlowConfig) -> None:
         Pipeline(config, Stores(), store={})
 
 
+def test_a_keyspace_lists_only_its_own_pairs_and_can_be_emptied_while_listed() -> None:
+    backing: dict[str, Any] = {"windows:a": 1, "clusters:a": 3, "windows:b": 2}
+    stores = Stores.shared(backing)
+    assert sorted(stores.windows.items()) == [("a", 1), ("b", 2)]
+    for key, _ in stores.windows.items():  # as expiry does
+        del stores.windows[key]
+    assert backing == {"clusters:a": 3}
+    assert dict(stores.clusters.items()) == {"a": 3} and not dict(stores.windows.items())
+
+
 def test_a_tick_can_be_limited_to_the_regions_a_worker_owns(config: FlowConfig) -> None:
     pipeline = Pipeline(config, clock=fixed("2021-02-22T12:00:00"))
     for region in ("IQ.07", "IQ.11"):
