@@ -22,6 +22,7 @@ from streams.faustfix import (
     patch_recovery_offsets,
     transactional_id,
 )
+from streams.heap import SettledHeap
 from streams.ingest import Forgetting, RejectedInput, dead_letter, parse_article
 from streams.metrics import Metrics
 from streams.offload import Extracted, ExtractionPool
@@ -123,9 +124,11 @@ article_memory = Forgetting(seen_ids, timedelta(hours=settings.dedup_hours))
 state_keys = KeyIndex(state)
 pipeline = Pipeline(stores=Stores.shared(state, state_keys), topics=settings.topics)
 # Extraction runs in a child process: the event loop here keeps corroboration and Kafka I/O.
-extraction = ExtractionPool(on_death=metrics.extraction_restarts.inc)
+extraction = ExtractionPool(on_death=metrics.extraction_restarts.inc, ahead=settings.extract_ahead)
 # Output topics are written outside Faust's transactions: de-duplicate by record identity.
 sink_ledger = SinkLedger()
+# The tables grow for days: the collector leaves what has lived a while alone.
+heap = SettledHeap(settings.gc_full_seconds, on_full=metrics.gc_full_seconds.observe)
 
 
 @app.service
@@ -264,6 +267,12 @@ async def send_ticks() -> None:
             await _send_report("tick", tick, partition, transactional_id=None)
         else:
             await reports_topic.send(key="tick", value=tick, partition=partition)
+
+
+@app.timer(interval=settings.tick_seconds)
+async def settle_heap() -> None:
+    """What is alive now leaves the garbage collector's regular rounds (see SettledHeap)."""
+    heap.settle()
 
 
 def region_partition(region: str) -> int:

@@ -11,8 +11,9 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures.process import BrokenProcessPool, _SafeQueue
 from datetime import datetime
+from multiprocessing.context import BaseContext
 
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput
@@ -46,6 +47,30 @@ def _child_init() -> None:
     get_extractor()  # loaded before the first article, not while it waits
 
 
+class _AheadPool(ProcessPoolExecutor):
+    """One child that holds up to ``ahead`` calls, not CPython's one beyond its workers.
+
+    With one call queued, the child went idle after each article until the parent's manager
+    thread had handed it the next; that thread waits for the interpreter lock, which the
+    event loop holds for milliseconds at a time under load.
+    """
+
+    def __init__(
+        self, ahead: int, mp_context: BaseContext, initializer: Callable[[], None]
+    ) -> None:
+        super().__init__(1, mp_context=mp_context, initializer=initializer)
+        # As CPython's own __init__ builds it (3.11 to 3.13), only longer; the child starts
+        # at the first submit, after this.
+        self._call_queue = _SafeQueue(
+            max_size=1 + ahead,
+            ctx=mp_context,
+            pending_work_items=self._pending_work_items,
+            shutdown_lock=self._shutdown_lock,
+            thread_wakeup=self._executor_manager_thread_wakeup,
+        )
+        self._call_queue._ignore_epipe = True  # type: ignore[attr-defined]  # as CPython's
+
+
 class ExtractionPool:
     """One child process that extracts articles, one at a time, in the order asked.
 
@@ -59,13 +84,17 @@ class ExtractionPool:
     """
 
     def __init__(
-        self, extract: Extract = extract_article, on_death: Callable[[], None] | None = None
+        self,
+        extract: Extract = extract_article,
+        on_death: Callable[[], None] | None = None,
+        ahead: int = 16,
     ) -> None:
         """``extract``: a module-level function (the child imports it by name).
 
         ``on_death``: called once each time a child dies (a metric counts them).
         """
         self._extract = extract
+        self._ahead = ahead
         self._on_death = on_death
         self._executor: ProcessPoolExecutor | None = None
         # When a child dies, every article it held fails; each is tried again, alone, so a
@@ -79,7 +108,7 @@ class ExtractionPool:
         if self._executor is None:
             # spawn, not fork: the worker has threads (Kafka consumer, executors) by now.
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=_child_init)
+            self._executor = _AheadPool(self._ahead, context, _child_init)
         return self._executor
 
     async def start(self) -> None:
