@@ -48,6 +48,7 @@ class Metrics:
     extraction_errors: Counter
     extraction_restarts: Counter
     commit_pause_seconds: Histogram
+    gc_full_seconds: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -134,6 +135,13 @@ class Metrics:
                 f"{p}_commit_pause_seconds",
                 "Time the agents stood still for one commit: events in progress finished, "
                 "every producer flushed, the transaction committed",
+                buckets=PAUSE_BUCKETS,
+                registry=reg,
+            ),
+            gc_full_seconds=Histogram(
+                f"{p}_gc_full_seconds",
+                "Time one full garbage collection of the worker's heap held the event loop "
+                "(the others see only what was made since the last few seconds)",
                 buckets=PAUSE_BUCKETS,
                 registry=reg,
             ),

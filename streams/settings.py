@@ -73,6 +73,8 @@ class Settings:
     # Articles handed to the extraction process ahead of their turn: it works on the next
     # ones while the worker publishes this one's reports.
     extract_ahead: int = 16
+    # The heap is collected whole this often; in between only what is new (streams.heap).
+    gc_full_seconds: float = 600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,6 +95,7 @@ class Settings:
             commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.25")),
             dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
             extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", "16"))),
+            gc_full_seconds=float(env.get("INCIDENT_GC_FULL_SECONDS", "600")),
         )
 
 
