@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -136,12 +136,14 @@ def follow(
     exit_at_end: bool,
     idle_timeout_s: float | None = None,
     first_timeout_s: float | None = None,
+    quiet_counts: Callable[[], bool] | None = None,
 ) -> Iterator[Received]:
     """Read a topic without joining a group (like kcat): from its start or its end.
 
     With ``exit_at_end`` it stops at the end offsets seen when it started; with
     ``idle_timeout_s`` it stops after that long without a record (``first_timeout_s``, when
-    given, applies instead until the first record arrives).
+    given, applies instead until the first record arrives). ``quiet_counts``: while it says
+    False, time without a record does not count (more is known to be on its way).
     """
     try:
         consumer = KafkaConsumer(
@@ -175,19 +177,20 @@ def follow(
         else:
             consumer.seek_to_end(*tps)
         end: dict[Any, int] = consumer.end_offsets(tps) if exit_at_end else {}
-        idle = 0.0
+        quiet_since = time.monotonic()
         seen_any = False
         while True:
             if exit_at_end and all(consumer.position(tp) >= end[tp] for tp in tps):
                 return
             batch = consumer.poll(timeout_ms=500)
             if not batch:
-                idle += 0.5
+                if quiet_counts is not None and not quiet_counts():
+                    quiet_since = time.monotonic()
                 limit = idle_timeout_s if seen_any or first_timeout_s is None else first_timeout_s
-                if limit is not None and idle >= limit:
+                if limit is not None and time.monotonic() - quiet_since >= limit:
                     return
                 continue
-            idle = 0.0
+            quiet_since = time.monotonic()
             seen_any = True
             for records in batch.values():
                 for r in records:
