@@ -19,6 +19,7 @@ from streams.faustfix import (
     QuietWorker,
     install_prometheus,
     patch_atomic_commits,
+    patch_fetch_wait,
     patch_recovery_offsets,
     transactional_id,
 )
@@ -76,6 +77,7 @@ app = faust.App(
 
 install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
+patch_fetch_wait(settings.fetch_wait_s)
 # A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
 patch_atomic_commits(

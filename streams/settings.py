@@ -78,6 +78,9 @@ class Settings:
     extract_ahead: int = 64
     # The heap is collected whole this often; in between only what is new (streams.heap).
     gc_full_seconds: float = 600.0
+    # The longest a fetch of the worker's consumer waits at the broker for records (Faust's
+    # 1.5 s held the articles behind a fetch of reports waiting for a commit: see faustfix).
+    fetch_wait_s: float = 0.05
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,6 +102,7 @@ class Settings:
             dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
             extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", "64"))),
             gc_full_seconds=float(env.get("INCIDENT_GC_FULL_SECONDS", "600")),
+            fetch_wait_s=float(env.get("INCIDENT_FETCH_WAIT", "0.05")),
         )
 
 

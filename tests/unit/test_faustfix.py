@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-from streams.faustfix import CommitBarrier, patch_atomic_commits
+from streams.faustfix import CommitBarrier, patch_atomic_commits, patch_fetch_wait
 
 
 class Stream:
@@ -266,3 +267,16 @@ async def test_held_writes_go_out_before_the_flush_and_a_failed_one_fails_the_co
     with pytest.raises(OSError, match="broker gone"):
         await Consumer.commit(consumer)
     assert log == ["changelogs sent", "flush"]  # no offset committed past a lost write
+
+
+def test_the_worker_consumer_waits_for_a_fetch_only_as_long_as_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As Faust 0.15.3 builds it: every fetch may wait at the broker for 1.5 s.
+    made = SimpleNamespace(_fetch_max_wait_ms=1500)
+    monkeypatch.setattr(
+        AIOKafkaConsumerThread, "_create_worker_consumer", lambda self, transport: made
+    )
+    patch_fetch_wait(0.05)
+    consumer = AIOKafkaConsumerThread._create_worker_consumer(object(), None)  # type: ignore[arg-type]
+    assert consumer is made and consumer._fetch_max_wait_ms == 50
