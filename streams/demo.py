@@ -77,11 +77,10 @@ def metric_lines(url: str) -> list[str]:
 def _consumed_all(url: str, sent: int) -> bool:
     """Whether the worker has read ``sent`` articles (its ``articles_consumed`` counter)."""
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            text = resp.read().decode("utf-8")
+        lines = metric_lines(url)
     except OSError:
         return True  # nothing more to learn from it: the quiet spell counts
-    for line in text.splitlines():
+    for line in lines:
         if line.startswith("incident_monitor_articles_consumed_total "):
             return float(line.split()[1]) >= sent
     return False

@@ -18,6 +18,7 @@ from multiprocessing.context import BaseContext
 from streams.extract.engine import get_extractor
 from streams.ingest import RejectedInput
 from streams.records import Article, Incident
+from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class ExtractionPool:
         self,
         extract: Extract = extract_article,
         on_death: Callable[[], None] | None = None,
-        ahead: int = 16,
+        ahead: int = Settings.extract_ahead,
     ) -> None:
         """``extract``: a module-level function (the child imports it by name).
 

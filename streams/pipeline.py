@@ -602,10 +602,11 @@ class Pipeline:
         placements = self.stores.placements
         # Placed under this name already: an earlier name left its windows when it was first
         # placed under this one. Only a new name need be looked for among the sources.
-        for source in (cluster.sources or []) if placed is None else []:
-            if source.incident_id != cluster_id and source.incident_id in placements:
-                # A cluster renamed after an earlier report: its old id leaves every window.
-                self._withdraw(source.incident_id)
+        if placed is None:
+            for source in cluster.sources or []:
+                if source.incident_id != cluster_id and source.incident_id in placements:
+                    # A cluster renamed after an earlier report: its old id leaves every window.
+                    self._withdraw(source.incident_id)
         windows = self.config.windows
         keys: list[str] = []
         late: list[Span] = []
