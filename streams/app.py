@@ -241,6 +241,7 @@ async def on_assignment(
     sink_ledger.ready.clear()  # now, before any event of the new assignment is processed
     # The table now recovers (and drops) keys behind the pipeline's back; events wait for it.
     state_keys.forget()
+    pipeline.forget()
     app.add_future(prepare_outputs())
 
 

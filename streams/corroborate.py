@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,11 @@ class CorroborationConfig:
     max_outlets: int
     target_preference: tuple[str, ...]
     cluster_retention: timedelta
+    # weapons_compatible's answers by pair of categories (a closed taxonomy): asked for every
+    # candidate cluster of every report.
+    weapon_pairs: dict[tuple[str, str], bool] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def max_tolerance(self) -> int:
@@ -230,6 +236,13 @@ def _category(incident: Incident) -> str:
 
 def weapons_compatible(left: str, right: str, config: CorroborationConfig) -> bool:
     """Equal, either unknown, one generic over the other, or one family of confusable ones."""
+    known = config.weapon_pairs.get((left, right))
+    if known is None:
+        known = config.weapon_pairs[left, right] = _weapons_compatible(left, right, config)
+    return known
+
+
+def _weapons_compatible(left: str, right: str, config: CorroborationConfig) -> bool:
     if left == right or "unknown" in (left, right):
         return True
     if right in config.weapon_generic.get(left, ()) or left in config.weapon_generic.get(right, ()):
@@ -302,6 +315,14 @@ class Facts(NamedTuple):
     figures: tuple[Figure | None, ...]  # per COUNT_FIELDS
     day: date  # see event_day
     precision: str  # the key of its date tolerance, see _tolerance
+
+    @property
+    def kind(self) -> Kind:
+        """What :func:`may_share` reads."""
+        return self.day, self.precision, self.category
+
+
+Kind = tuple[date, str, str]  # a cluster's event day, date precision and weapon category
 
 
 def _figures(counts: Counts) -> tuple[Figure | None, ...]:
@@ -385,6 +406,27 @@ def _match_score(cluster: Incident, report: Incident) -> tuple[int, int, int, st
     )
 
 
+def may_share(kind: Kind, report: Facts, config: CorroborationConfig) -> bool:
+    """The date and weapon tests of :func:`mismatch` for clusters of ``kind``; False: a mismatch.
+
+    Cheap, and they settle most candidates (a region's clusters of a month around the report),
+    a kind at a time.
+    """
+    day, precision, category = kind
+    tolerance = config.date_tolerance_days
+    if abs((day - report.day).days) > max(tolerance[precision], tolerance[report.precision]):
+        return False
+    return weapons_compatible(category, report.category, config)
+
+
+def may_match(cluster: Facts, report: Facts, config: CorroborationConfig) -> bool:
+    """:func:`may_share` and the count test of :func:`mismatch`; False: a mismatch."""
+    return (
+        may_share(cluster.kind, report, config)
+        and _figures_contradict(cluster.figures, report.figures, config) is None
+    )
+
+
 def find_cluster(
     candidates: Iterable[Incident], incident: Incident, config: CorroborationConfig | None = None
 ) -> Incident | None:
@@ -403,18 +445,11 @@ def find_among(
 ) -> Incident | None:
     """:func:`find_cluster` on candidates whose :class:`Facts` are known already."""
     config = config or default_config()
-    # The date, weapon and count tests of ``mismatch`` first, alone: they are cheap and settle
-    # most candidates (a region's clusters of one week), and any failed test is a mismatch.
     mine = facts_of(incident)
-    tolerance = config.date_tolerance_days
     compatible = [
         cluster
         for cluster, facts in candidates
-        if abs((facts.day - mine.day).days)
-        <= max(tolerance[facts.precision], tolerance[mine.precision])
-        and weapons_compatible(facts.category, mine.category, config)
-        and _figures_contradict(facts.figures, mine.figures, config) is None
-        and mismatch(cluster, incident, config) is None
+        if may_match(facts, mine, config) and mismatch(cluster, incident, config) is None
     ]
     if not compatible:
         return None

@@ -18,6 +18,7 @@ from streams.alerts import Finding, Ledger, NoveltyRule, Rule, findings, load_ru
 from streams.corroborate import (
     CorroborationConfig,
     Facts,
+    Kind,
     as_cluster,
     candidate_keys,
     cluster_from_data,
@@ -27,6 +28,8 @@ from streams.corroborate import (
     index_key,
     load_corroboration,
     match_key,
+    may_match,
+    may_share,
 )
 from streams.corroborate import merge as merge_reports
 from streams.records import Alert, Article, Incident, Source, WindowRange
@@ -289,6 +292,8 @@ class Pipeline:
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident, Facts]] = {}
+        # Per cluster-index key, its clusters' facts: see _bucket.
+        self._buckets: dict[str, _Bucket] = {}
         # A cluster's sources, and each encoded (bytes to publish, data to store): see _encode.
         self._encoded: dict[str, tuple[list[Source], list[orjson.Fragment], list[Any]]] = {}
         self._saved: tuple[Incident, bytes] | None = None
@@ -372,21 +377,68 @@ class Pipeline:
         return cluster, facts
 
     def _candidates(self, report: Incident) -> list[tuple[Incident, Facts]]:
-        found = []
+        # Read off facts first, a group at a time: a region holds thousands of clusters over
+        # the month a report is compared with, and most fail the date or weapon test together.
+        config = self.config.corroboration
+        mine = facts_of(report)
         clusters = self.stores.clusters
-        for key in candidate_keys(report, self.config.corroboration):
-            for cluster_id in self.stores.index.get(key, ()):
-                data = clusters.get(cluster_id)
-                if data is not None:
-                    found.append(self._parsed_cluster(cluster_id, data))
+        found = []
+        for key in candidate_keys(report, config):
+            bucket = self._bucket(key)
+            if bucket is None:
+                continue
+            for kind, members in bucket.groups.items():
+                if not may_share(kind, mine, config):
+                    continue
+                for cluster_id, facts in members.items():
+                    data = clusters.get(cluster_id) if may_match(facts, mine, config) else None
+                    if data is not None:
+                        found.append(self._parsed_cluster(cluster_id, data))
         return found
 
+    def _bucket(self, key: str) -> _Bucket | None:
+        """The facts of the clusters under index ``key``, kept up to date by ``_save_cluster``.
+
+        Rebuilt when the stored id list is another object than the one it was made from, and
+        dropped whole by :meth:`forget`; the index and clusters change nowhere else.
+        """
+        ids = self.stores.index.get(key)
+        if ids is None:
+            return None
+        held = self._buckets.get(key)
+        if held is not None and held.ids is ids:
+            return held
+        clusters = self.stores.clusters
+        bucket = self._buckets[key] = _Bucket(ids, {}, {})
+        for cluster_id in ids:
+            data = clusters.get(cluster_id)
+            if data is not None:
+                bucket.put(cluster_id, self._parsed_cluster(cluster_id, data)[1])
+        return bucket
+
+    def _rebucket(self, key: str, before: Any, cluster_id: str, facts: Facts | None) -> None:
+        """Index ``key`` held ``before`` and now has ``cluster_id`` with ``facts`` (None: gone)."""
+        held = self._buckets.pop(key, None)
+        after = self.stores.index.get(key)
+        if held is None or held.ids is not before or after is None:
+            return  # rebuilt when next read
+        bucket = self._buckets[key] = held._replace(ids=after)
+        bucket.drop(cluster_id)
+        if facts is not None:
+            bucket.put(cluster_id, facts)
+
+    def forget(self) -> None:
+        """The stores changed behind the pipeline (a table recovered): drop what it derived."""
+        self._buckets.clear()
+
     def _index_remove(self, key: str, cluster_id: str) -> None:
-        ids = [item for item in self.stores.index.get(key, ()) if item != cluster_id]
+        before = self.stores.index.get(key, ())
+        ids = [item for item in before if item != cluster_id]
         if ids:
             self.stores.index[key] = ids
         elif key in self.stores.index:
             del self.stores.index[key]
+        self._rebucket(key, before, cluster_id, None)
 
     @staticmethod
     def _index_key(cluster: Incident) -> str:
@@ -407,14 +459,16 @@ class Pipeline:
                 self._parsed.pop(old_id, None)
             if old_key != new_key or old_id != cluster_id:
                 self._index_remove(old_key, old_id)
-        ids = set(self.stores.index.get(new_key, ()))
-        if cluster_id not in ids:
-            self.stores.index[new_key] = sorted(ids | {cluster_id})
+        before = self.stores.index.get(new_key, ())
+        if cluster_id not in before:
+            self.stores.index[new_key] = sorted({*before, cluster_id})
         payload, data, added = self._encode(cluster, previous)
         self.stores.clusters[cluster_id] = data
         # The next report of this incident finds the record itself, not a parse of its data;
         # and the bytes are the ones published (see ``payload``).
-        self._parsed[cluster_id] = (data, cluster, facts_of(cluster))
+        facts = facts_of(cluster)
+        self._parsed[cluster_id] = (data, cluster, facts)
+        self._rebucket(new_key, before, cluster_id, facts)
         self._saved = (cluster, payload)
         # Under the same name, only the reports the cluster did not hold yet are new to map.
         mapping = added if added is not None and old_id == cluster_id else cluster.sources
@@ -893,6 +947,7 @@ class Pipeline:
                 self._parsed.pop(cluster_id, None)
                 self._encoded.pop(cluster_id, None)
             del self.stores.index[key]
+            self._buckets.pop(key, None)
 
     # -- replay --------------------------------------------------------------------------------
 
@@ -931,6 +986,29 @@ class Pipeline:
         for late in lates:
             yield self.topics.late, late.region, late
         yield from self._alert_messages(alerts)
+
+
+class _Bucket(NamedTuple):
+    """The facts of the clusters under one index key, and the stored id list they mirror."""
+
+    ids: Any
+    groups: dict[Kind, dict[str, Facts]]  # by what may_share reads
+    group_of: dict[str, Kind]
+
+    def put(self, cluster_id: str, facts: Facts) -> None:
+        """Hold ``facts`` for ``cluster_id`` (not held before)."""
+        group = facts.kind
+        self.groups.setdefault(group, {})[cluster_id] = facts
+        self.group_of[cluster_id] = group
+
+    def drop(self, cluster_id: str) -> None:
+        """Forget ``cluster_id``, if held."""
+        group = self.group_of.pop(cluster_id, None)
+        if group is not None:
+            members = self.groups[group]
+            del members[cluster_id]
+            if not members:
+                del self.groups[group]
 
 
 class _Held(NamedTuple):

@@ -6,10 +6,18 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.corroborate import CorroborationConfig, as_cluster, load_corroboration, merge
+from streams.corroborate import (
+    CorroborationConfig,
+    as_cluster,
+    cluster_from_data,
+    find_cluster,
+    load_corroboration,
+    merge,
+)
 from streams.pipeline import FlowConfig, KeyIndex, Pipeline, Stores
 from streams.records import Actor, Count, Counts, Evidence, Incident, Location, Source, Weapon
 from streams.windows import assign, empty_state, fold, load_state, load_windows, to_json
@@ -255,3 +263,30 @@ def test_a_key_added_behind_the_keyspaces_is_listed_even_unannounced() -> None:
     assert list(stores.windows) == ["IQ.07|a"]
     backing["windows:SY.01|b"] = 2  # a recovered key nobody announced: the count gives it away
     assert list(stores.windows) == ["IQ.07|a", "SY.01|b"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports=reports_lists, recover=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_a_report_joins_the_cluster_a_scan_of_every_cluster_finds(
+    reports: list[Incident], recover: list[bool]
+) -> None:
+    # The pipeline looks only at clusters its index and their facts allow; whatever it skips,
+    # and after the store is reloaded behind it (a table's recovery, then forget()), a report
+    # must join the very cluster that testing it against every stored cluster picks.
+    backing: dict[str, Any] = {}
+    index = KeyIndex(backing)
+    pipeline = Pipeline(FLOW, Stores.shared(backing, index), clock=lambda: BASE + timedelta(days=6))
+    for report, reload in zip(reports, recover, strict=False):
+        if reload:
+            copy = {key: orjson.loads(orjson.dumps(value)) for key, value in backing.items()}
+            backing.clear()
+            backing.update(copy)
+            index.forget()
+            pipeline.forget()
+        everyone = [cluster_from_data(data) for data in pipeline.stores.clusters.values()]
+        expected = find_cluster(everyone, as_cluster(report, CONFIG), CONFIG)
+        (cluster,) = pipeline.on_incident(report)
+        joined = {source.incident_id for source in expected.sources or []} if expected else set()
+        assert {source.incident_id for source in cluster.sources or []} == joined | {
+            report.incident_id
+        }
