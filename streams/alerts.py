@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import math
 import re
 from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -259,8 +260,8 @@ class Context(Protocol):
         """Counts of the ``windows`` previous windows, or None when they were not observed."""
         ...
 
-    def seen(self, region: str, field: str, value: str) -> Mapping[str, datetime]:
-        """Clusters (id -> event time) of the region with this actor or weapon category."""
+    def seen(self, region: str, field: str, value: str) -> Sequence[tuple[datetime, str]]:
+        """The region's clusters with this actor or weapon category: (event time, id), sorted."""
         ...
 
 
@@ -362,15 +363,14 @@ def _novelty(
 ) -> tuple[list[str], list[Contribution]]:
     values: set[str] = set()
     chosen = []
-    ordered: dict[str, list[tuple[datetime, str]]] = {}  # per value: its clusters by time
+    ordered: dict[str, Sequence[tuple[datetime, str]]] = {}  # per value: its clusters by time
     for item in state.contributions.values():
         value = item.actor if rule.field == "actor" else item.weapon
         if not value or value == "unknown":
             continue
         seen = ordered.get(value)
         if seen is None:
-            entries = context.seen(state.region, rule.field, value)
-            seen = ordered[value] = sorted((as_utc(when), cid) for cid, when in entries.items())
+            seen = ordered[value] = context.seen(state.region, rule.field, value)
         if _is_new(item, seen, rule.lookback):
             values.add(value)
             chosen.append(item)
@@ -557,16 +557,19 @@ class Ledger:
         return ESCALATING_FIGURES.get(self._types.get(rule, ""), ("count",))
 
     def _covered(self, said: _Said, key: str) -> bool:
+        entries = self.store.get(key)
+        if not entries:
+            return False
         wanted = set(said.ids)
-        escalating = [name for name in self._escalating(said.rule) if name in said.figures]
-        for entry in self.store.get(key) or ():
+        figures = [(n, said.figures[n]) for n in self._escalating(said.rule) if n in said.figures]
+        for entry in entries:
             # The figures first: comparing them is cheaper than the sets of incidents.
             if entry["alert_id"] == said.alert_id or len(wanted) > len(entry["incidents"]):
                 continue
-            if all(
-                said.figures[name] <= entry["figures"].get(name, float("-inf"))
-                for name in escalating
-            ) and wanted.issubset(entry["incidents"]):
+            held = entry["figures"]
+            if any(value > held.get(name, -math.inf) for name, value in figures):
+                continue
+            if wanted.issubset(entry["incidents"]):
                 return True
         return False
 

@@ -298,7 +298,7 @@ class Pipeline:
         self._encoded: dict[str, tuple[list[Source], list[orjson.Fragment], list[Any]]] = {}
         self._saved: tuple[Incident, bytes] | None = None
         self._watermark: tuple[Any, Watermark] | None = None
-        self._seen: dict[str, tuple[Any, dict[str, datetime]]] = {}
+        self._seen: dict[str, tuple[Any, list[tuple[datetime, str]]]] = {}
         self._states: dict[str, tuple[Any, WindowState]] = {}
         specs = self.config.windows.specs
         # What is stored: tumbling windows themselves, hopping windows as their panes.
@@ -592,19 +592,22 @@ class Pipeline:
             counts.append(held.count if held is not None else 0)
         return counts
 
-    def seen(self, region: str, field: str, value: str) -> Mapping[str, datetime]:
-        """Clusters of ``region`` with this actor / weapon category, with their event times."""
+    def seen(self, region: str, field: str, value: str) -> list[tuple[datetime, str]]:
+        """``region``'s clusters with this actor / weapon category: (event time, id), sorted."""
         key = _seen_key(region, field, value)
         entries = self.stores.seen.get(key)
         if not entries:
-            return {}
-        # Asked by both novelty rules for every window a report touches: parsed once per value.
+            return []
+        # Asked by both novelty rules for every window a report touches: parsed and put in
+        # order once per stored value.
         held = self._seen.get(key)
         if held is not None and held[0] is entries:
             return held[1]
-        parsed = {cid: datetime.fromisoformat(when) for cid, when in entries.items()}
-        self._seen[key] = (entries, parsed)
-        return parsed
+        ordered = sorted(
+            (as_utc(datetime.fromisoformat(when)), cid) for cid, when in entries.items()
+        )
+        self._seen[key] = (entries, ordered)
+        return ordered
 
     def _publishable(
         self, found: Iterable[Finding], state: WindowState, now: datetime

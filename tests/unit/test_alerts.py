@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -60,8 +59,9 @@ class StubContext:
     def baseline(self, state: WindowState, windows: int) -> list[int] | None:
         return None if self.counts is None else self.counts[-windows:]
 
-    def seen(self, region: str, field: str, value: str) -> Mapping[str, datetime]:
-        return self.entries.get((region, field, value), {})
+    def seen(self, region: str, field: str, value: str) -> list[tuple[datetime, str]]:
+        entries = self.entries.get((region, field, value), {})
+        return sorted((when, cluster_id) for cluster_id, when in entries.items())
 
 
 def test_default_rules_load_and_cover_every_type() -> None:
