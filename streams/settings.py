@@ -67,7 +67,10 @@ class Settings:
     session_timeout_s: float = 30.0
     # A report reaches corroboration only when the transaction that sent it commits, so the
     # commit interval is a floor under article -> alert latency (Faust's default is 2.8 s).
-    commit_interval_s: float = 0.25
+    # Each commit holds the agents for it (about 20 ms): at 0.15 s they stand still 12-13 % of
+    # the time against 9-11 % at 0.25 s, and at 200 articles/s the subscriber's article ->
+    # alert p50/p99 went from 0.40/1.12 s to 0.21/0.51 s over 300 s.
+    commit_interval_s: float = 0.15
     # How long an article id is remembered, so that a repeat of it is not processed twice.
     dedup_hours: float = 168.0
     # Articles handed to the extraction process ahead of their turn: it works on the next
@@ -98,7 +101,7 @@ class Settings:
             tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", "5")),
             processing_guarantee=env.get("INCIDENT_PROCESSING_GUARANTEE", "exactly_once"),
             session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", "30")),
-            commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.25")),
+            commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.15")),
             dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
             extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", "64"))),
             gc_full_seconds=float(env.get("INCIDENT_GC_FULL_SECONDS", "600")),
