@@ -21,6 +21,7 @@ from streams.faustfix import (
     patch_atomic_commits,
     patch_fetch_wait,
     patch_recovery_offsets,
+    patch_topic_tracking,
     transactional_id,
 )
 from streams.heap import SettledHeap
@@ -78,6 +79,7 @@ app = faust.App(
 install_prometheus(app, metrics.registry)
 patch_recovery_offsets()
 patch_fetch_wait(settings.fetch_wait_s)
+patch_topic_tracking()
 # A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
 patch_atomic_commits(

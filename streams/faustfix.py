@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import faust
+from aiokafka.client import AIOKafkaClient
 from faust.sensors.prometheus import PrometheusMonitor, setup_prometheus_sensors
 from faust.tables.manager import TableManager
 from faust.transport.consumer import Consumer
@@ -138,6 +139,30 @@ def patch_fetch_wait(seconds: float) -> None:
         return consumer
 
     AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
+def patch_topic_tracking() -> None:
+    """Every topic a producer sends to stays in its metadata (aiokafka 0.14 can drop it).
+
+    A client that tracks no topic asks the broker for all of them, and a send to a topic found
+    there is not tracked. Once a send to a topic unknown at that moment makes the client track
+    that one, each refresh asks for the tracked topics alone: the others leave the metadata, and
+    a batch still lingering for one of them waits for its partition's leader for good. The
+    worker's first alerts and incidents were sent just before its first send to a new alert
+    topic; a commit then waited for them, and every agent behind it (flaky tests, a worker
+    standing still after "Ready"). Here a topic is tracked from its first send on.
+    """
+    original = AIOKafkaClient._wait_on_metadata
+    if getattr(original, "tracks_topics", False):
+        return
+
+    async def wait_on_metadata(self: AIOKafkaClient, topic: str) -> Any:
+        if topic not in self._topics:
+            self.add_topic(topic)  # its metadata refresh runs in the background
+        return await original(self, topic)
+
+    wait_on_metadata.tracks_topics = True  # type: ignore[attr-defined]
+    AIOKafkaClient._wait_on_metadata = wait_on_metadata
 
 
 class CommitBarrier:
