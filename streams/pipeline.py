@@ -28,7 +28,6 @@ from streams.corroborate import (
     index_key,
     load_corroboration,
     match_key,
-    may_match,
     may_share,
 )
 from streams.corroborate import merge as merge_reports
@@ -292,7 +291,7 @@ class Pipeline:
         # Set by replay: the clock then follows the stream instead of the wall.
         self._stream_now: datetime | None = None
         self._parsed: dict[str, tuple[Any, Incident, Facts]] = {}
-        # Per cluster-index key, its clusters' facts: see _bucket.
+        # Per cluster-index key, its clusters by kind: see _bucket.
         self._buckets: dict[str, _Bucket] = {}
         # A cluster's sources, and each encoded (bytes to publish, data to store): see _encode.
         self._encoded: dict[str, tuple[list[Source], list[orjson.Fragment], list[Any]]] = {}
@@ -379,6 +378,7 @@ class Pipeline:
     def _candidates(self, report: Incident) -> list[tuple[Incident, Facts]]:
         # Read off facts first, a group at a time: a region holds thousands of clusters over
         # the month a report is compared with, and most fail the date or weapon test together.
+        # The groups that pass are handed on whole: find_among tests each of their clusters.
         config = self.config.corroboration
         mine = facts_of(report)
         clusters = self.stores.clusters
@@ -390,14 +390,14 @@ class Pipeline:
             for kind, members in bucket.groups.items():
                 if not may_share(kind, mine, config):
                     continue
-                for cluster_id, facts in members.items():
-                    data = clusters.get(cluster_id) if may_match(facts, mine, config) else None
+                for cluster_id in members:
+                    data = clusters.get(cluster_id)
                     if data is not None:
                         found.append(self._parsed_cluster(cluster_id, data))
         return found
 
     def _bucket(self, key: str) -> _Bucket | None:
-        """The facts of the clusters under index ``key``, kept up to date by ``_save_cluster``.
+        """The clusters under index ``key`` by kind, kept up to date by ``_save_cluster``.
 
         Rebuilt when the stored id list is another object than the one it was made from, and
         dropped whole by :meth:`forget`; the index and clusters change nowhere else.
@@ -992,16 +992,16 @@ class Pipeline:
 
 
 class _Bucket(NamedTuple):
-    """The facts of the clusters under one index key, and the stored id list they mirror."""
+    """The clusters under one index key by kind, and the stored id list they mirror."""
 
     ids: Any
-    groups: dict[Kind, dict[str, Facts]]  # by what may_share reads
+    groups: dict[Kind, set[str]]  # cluster ids by what may_share reads of them
     group_of: dict[str, Kind]
 
     def put(self, cluster_id: str, facts: Facts) -> None:
-        """Hold ``facts`` for ``cluster_id`` (not held before)."""
+        """File ``cluster_id`` under the kind its ``facts`` give (not filed before)."""
         group = facts.kind
-        self.groups.setdefault(group, {})[cluster_id] = facts
+        self.groups.setdefault(group, set()).add(cluster_id)
         self.group_of[cluster_id] = group
 
     def drop(self, cluster_id: str) -> None:
@@ -1009,7 +1009,7 @@ class _Bucket(NamedTuple):
         group = self.group_of.pop(cluster_id, None)
         if group is not None:
             members = self.groups[group]
-            del members[cluster_id]
+            members.discard(cluster_id)
             if not members:
                 del self.groups[group]
 
