@@ -89,23 +89,28 @@ class Settings:
     def from_env(cls) -> Settings:
         """Read ``KAFKA_BOOTSTRAP`` and friends; unset means the local broker."""
         env = os.environ
+        default = cls()  # each default is written once, on its field above
         port = env.get("INCIDENT_KAFKA_PORT", "9092")
         return cls(
             bootstrap=env.get("KAFKA_BOOTSTRAP", f"127.0.0.1:{port}"),
             topics=Topics.with_prefix(env.get("INCIDENT_TOPIC_PREFIX", "")),
-            max_article_bytes=int(env.get("INCIDENT_MAX_ARTICLE_BYTES", "1000000")),
-            app_id=env.get("INCIDENT_APP_ID", "incident-monitor"),
-            partitions=int(env.get("INCIDENT_PARTITIONS", "1")),
-            replication_factor=int(env.get("INCIDENT_REPLICATION_FACTOR", "1")),
-            web_port=int(env.get("INCIDENT_WEB_PORT", "6066")),
-            tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", "5")),
-            processing_guarantee=env.get("INCIDENT_PROCESSING_GUARANTEE", "exactly_once"),
-            session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", "30")),
-            commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", "0.15")),
-            dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", "168")),
-            extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", "64"))),
-            gc_full_seconds=float(env.get("INCIDENT_GC_FULL_SECONDS", "600")),
-            fetch_wait_s=float(env.get("INCIDENT_FETCH_WAIT", "0.05")),
+            max_article_bytes=int(env.get("INCIDENT_MAX_ARTICLE_BYTES", default.max_article_bytes)),
+            app_id=env.get("INCIDENT_APP_ID", default.app_id),
+            partitions=int(env.get("INCIDENT_PARTITIONS", default.partitions)),
+            replication_factor=int(
+                env.get("INCIDENT_REPLICATION_FACTOR", default.replication_factor)
+            ),
+            web_port=int(env.get("INCIDENT_WEB_PORT", default.web_port)),
+            tick_seconds=float(env.get("INCIDENT_TICK_SECONDS", default.tick_seconds)),
+            processing_guarantee=env.get(
+                "INCIDENT_PROCESSING_GUARANTEE", default.processing_guarantee
+            ),
+            session_timeout_s=float(env.get("INCIDENT_SESSION_TIMEOUT", default.session_timeout_s)),
+            commit_interval_s=float(env.get("INCIDENT_COMMIT_INTERVAL", default.commit_interval_s)),
+            dedup_hours=float(env.get("INCIDENT_DEDUP_HOURS", default.dedup_hours)),
+            extract_ahead=max(1, int(env.get("INCIDENT_EXTRACT_AHEAD", default.extract_ahead))),
+            gc_full_seconds=float(env.get("INCIDENT_GC_FULL_SECONDS", default.gc_full_seconds)),
+            fetch_wait_s=float(env.get("INCIDENT_FETCH_WAIT", default.fetch_wait_s)),
         )
 
 
