@@ -1,4 +1,4 @@
-"""Helpers the broker tests share: read a topic whole, wait for a condition, read /metrics."""
+"""Helpers the broker tests share: clients, topics, read a topic whole, wait, read /metrics."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from aiokafka.helpers import create_ssl_context
+from kafka import KafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.broker import client_security_kwargs
 from streams.io import follow
 
 
@@ -60,3 +63,24 @@ def alert_state(alert: dict[str, Any]) -> tuple[Any, ...]:
         tuple(sorted(alert["figures"].items())),
         tuple(sorted(i["incident_id"] for i in alert["incidents"])),
     )
+
+
+def aiokafka_security_kwargs() -> dict[str, Any]:
+    """The same settings for aiokafka, which takes an SSL context instead of a CA file."""
+    kwargs: dict[str, Any] = dict(client_security_kwargs())
+    cafile = kwargs.pop("ssl_cafile", None)
+    if cafile is not None:
+        kwargs["ssl_context"] = create_ssl_context(cafile=cafile)
+    return kwargs
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Create ``topic`` and wait until the broker lists it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_security_kwargs())
+    try:
+        admin.create_topics(
+            {topic: {"num_partitions": partitions, "replication_factor": 1}},
+            wait_for_metadata=True,
+        )
+    finally:
+        admin.close()

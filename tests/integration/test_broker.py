@@ -6,38 +6,17 @@ import asyncio
 import socket
 import time
 import uuid
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.helpers import create_ssl_context
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
 from streams.broker import BrokerConfig, client_security_kwargs, start, status, stop
+from tests.integration.support import aiokafka_security_kwargs, create_topic
 
 
 def unique_topic() -> str:
     # Fresh names keep tests independent on a shared (or external) cluster.
     return f"test-broker-{uuid.uuid4().hex[:12]}"
-
-
-def aiokafka_security_kwargs() -> dict[str, Any]:
-    """The same settings for aiokafka, which takes an SSL context instead of a CA file."""
-    kwargs: dict[str, Any] = dict(client_security_kwargs())
-    cafile = kwargs.pop("ssl_cafile", None)
-    if cafile is not None:
-        kwargs["ssl_context"] = create_ssl_context(cafile=cafile)
-    return kwargs
-
-
-def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_security_kwargs())
-    try:
-        admin.create_topics(
-            {topic: {"num_partitions": partitions, "replication_factor": 1}},
-            wait_for_metadata=True,
-        )
-    finally:
-        admin.close()
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:

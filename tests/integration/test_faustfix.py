@@ -9,7 +9,7 @@ import uuid
 from aiokafka import AIOKafkaProducer
 
 from streams.faustfix import patch_topic_tracking
-from tests.integration.test_broker import aiokafka_security_kwargs, create_topic
+from tests.integration.support import aiokafka_security_kwargs, create_topic
 
 
 async def test_a_record_lingering_for_a_topic_found_in_the_first_metadata_is_delivered(
