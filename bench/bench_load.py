@@ -459,6 +459,19 @@ def proc_cpu_seconds(pid: int | None) -> float:
     return total
 
 
+def own_cpu_seconds(pid: int | None, *, main_thread: bool = False) -> float:
+    """CPU seconds of a process alone (no children), or of its main thread only; NaN."""
+    if pid is None:
+        return float("nan")
+    try:
+        where = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
+        text = Path(where).read_text()
+    except OSError:
+        return float("nan")
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def proc_memory_mb(pid: int | None) -> tuple[float, float]:
     """(VmRSS, VmHWM = peak resident) in MB, summed over a process and its children.
 
@@ -574,6 +587,8 @@ class Sample:
     acked: int
     sent: int
     worker_cpu: float
+    loop_cpu: float  # the worker's main thread: its event loop
+    worker_own_cpu: float  # the worker process without its children (extraction)
     worker_rss: float
     worker_hwm: float
     broker_cpu: float
@@ -626,6 +641,8 @@ class Watcher(threading.Thread):
             acked=self.producer.acked,
             sent=self.producer.sent,
             worker_cpu=proc_cpu_seconds(self.target.pid),
+            loop_cpu=own_cpu_seconds(self.target.pid, main_thread=True),
+            worker_own_cpu=own_cpu_seconds(self.target.pid),
             worker_rss=rss,
             worker_hwm=hwm,
             broker_cpu=proc_cpu_seconds(self.target.broker_pid),
@@ -1024,6 +1041,9 @@ class Usage:
     backlog_end: float
     report_backlog_end: float
     worker_cores: float
+    loop_cores: float  # the worker's event-loop thread
+    threads_cores: float  # the worker's other threads (Kafka consumer, extraction hand-off)
+    child_cores: float  # the extraction process
     extraction_cores: float
     extraction_ms: float
     broker_cores: float
@@ -1067,6 +1087,9 @@ def usage(a: Sample, b: Sample) -> Usage:
         backlog_end=b.input_backlog,
         report_backlog_end=b.report_backlog,
         worker_cores=worker,
+        loop_cores=(b.loop_cpu - a.loop_cpu) / dt,
+        threads_cores=((b.worker_own_cpu - a.worker_own_cpu) - (b.loop_cpu - a.loop_cpu)) / dt,
+        child_cores=worker - (b.worker_own_cpu - a.worker_own_cpu) / dt,
         extraction_cores=ext_sum / dt,
         extraction_ms=1000 * ext_sum / ext_n if ext_n else float("nan"),
         broker_cores=broker,
@@ -1242,6 +1265,33 @@ def topic_records(target: Target) -> dict[str, int]:
         consumer.close()
 
 
+def topic_bytes(target: Target) -> dict[str, int]:
+    """Bytes each of the worker's topics holds on the brokers' disks (replicas counted once)."""
+    from kafka.admin import KafkaAdminClient
+
+    from streams.broker import client_security_kwargs
+
+    admin = KafkaAdminClient(
+        bootstrap_servers=target.bootstrap.split(","), **client_security_kwargs()
+    )
+    try:
+        sizes: dict[tuple[str, int], int] = {}
+        for broker in admin.describe_log_dirs():
+            for log_dir in broker["log_dirs"]:
+                for topic in log_dir["topics"]:
+                    if not topic["name"].startswith(target.prefix):
+                        continue
+                    for part in topic["partitions"]:
+                        key = (topic["name"][len(target.prefix) :], part["partition_index"])
+                        sizes[key] = max(sizes.get(key, 0), part["partition_size"])
+        totals: dict[str, int] = defaultdict(int)
+        for (name, _), size in sizes.items():
+            totals[name] += size
+        return dict(totals)
+    finally:
+        admin.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # Printing
 # ---------------------------------------------------------------------------------------------
@@ -1321,11 +1371,49 @@ def print_usage(title: str, u: Usage, lat: Latencies | None, log: Callable[[str]
             f"{1000 * u.extraction_cores / u.processed:.1f} ms -> one whole core would process "
             f"about {1000 / per:.0f} articles/s at this cost"
         )
+        print_ceilings(u, log)
     log(
         f"  commits: {u.commits:.1f}/s, the agents held p50 {ms(u.p50_pause, PAUSE_TOP)}, p99 "
         f"{ms(u.p99_pause, PAUSE_TOP)} each: standing still {100 * u.paused:.0f}% of the time"
     )
     log(f"  worker RSS {u.worker_rss:.0f} MB (peak {u.worker_peak:.0f} MB)")
+
+
+def print_ceilings(u: Usage, log: Callable[[str], None]) -> None:
+    """CPU an article by part, and the rate at which each part would use all it can have.
+
+    The event loop is one thread and extraction one process: neither can use more than one
+    core, whatever the machine has. Everything together cannot use more than the machine.
+    The lowest of these ceilings is what bounds a worker on this machine.
+    """
+    each = {
+        "event loop": u.loop_cores,
+        "other worker threads": u.threads_cores,
+        "extraction process": u.child_cores,
+        "broker": u.broker_cores,
+        "load generator": u.generator_cores,
+    }
+    if any(v != v for v in each.values()):
+        return
+    per = {name: 1000 * cores / u.processed for name, cores in each.items()}
+    total = sum(per.values())
+    cores = os.cpu_count() or 1
+    log(
+        "  CPU an article (ms): "
+        + ", ".join(f"{name} {ms_:.2f}" for name, ms_ in per.items())
+        + f"; {total:.2f} in all"
+    )
+    ceilings = {
+        "the event loop (one thread)": 1000 / max(per["event loop"], 1e-9),
+        "extraction (one process)": 1000 / max(per["extraction process"], 1e-9),
+        f"the machine ({cores} cores for all of the above)": cores * 1000 / max(total, 1e-9),
+    }
+    lowest = min(ceilings, key=lambda name: ceilings[name])
+    log(
+        "  ceilings at these costs (articles/s): "
+        + ", ".join(f"{name} {rate:.0f}" for name, rate in ceilings.items())
+        + f" -> bounded by {lowest}"
+    )
 
 
 def print_records(run: LoadRun, log: Callable[[str], None]) -> None:
@@ -1343,6 +1431,19 @@ def print_records(run: LoadRun, log: Callable[[str], None]) -> None:
     log(
         f"  records written per input article (offsets, transaction markers included): "
         f"{sum(written.values()) / articles:.1f} in all: {parts}"
+    )
+    try:
+        sizes = topic_bytes(run.target)
+    except Exception as exc:  # as above
+        log(f"  bytes per topic: unavailable ({type(exc).__name__}: {exc})")
+        return
+    stored = {k: v for k, v in sizes.items() if k != "articles"}
+    parts = ", ".join(
+        f"{k} {v / articles / 1000:.1f}" for k, v in sorted(stored.items(), key=lambda i: -i[1])
+    )
+    log(
+        f"  kB written per input article (as stored by the broker): "
+        f"{sum(stored.values()) / articles / 1000:.1f} in all: {parts}"
     )
 
 
@@ -1455,6 +1556,14 @@ def steady_phase(
             )
             for name, count in prof.parts.most_common():
                 log(f"    {count / max(1, busy):6.1%}  {name}")
+            if u.processed > 0 and busy > 0:
+                # The sample's shares applied to the loop thread's CPU over the whole step.
+                loop_ms = 1000 * u.loop_cores / u.processed
+                ours = sum(n for name, n in prof.parts.items() if "(ours)" in name) / busy
+                log(
+                    f"    -> of the event loop's {loop_ms:.2f} ms an article: ours "
+                    f"{loop_ms * ours:.2f} ms, Kafka/Faust/asyncio {loop_ms * (1 - ours):.2f} ms"
+                )
         else:
             log("  py-spy: not available (put py-spy on PATH or set PY_SPY)")
     log("")
