@@ -535,6 +535,10 @@ class _Said:
     mark: Callable[[], str]  # the fingerprint, hashed only for what is admitted
 
 
+_SET_MIN = 16  # shorter lists are as quickly made into sets as looked up
+_SETS_KEPT = 1024
+
+
 class Ledger:
     """Published alerts per alert id: the same state is never published twice.
 
@@ -552,6 +556,22 @@ class Ledger:
     def __init__(self, store: MutableMapping[str, Any], rules: Iterable[Rule]) -> None:
         self.store = store
         self._types = {rule.name: rule.type for rule in rules}
+        # Stored incident lists as sets, by the list's id (the list is held with its set, so
+        # the id cannot be another's): every finding of a report is compared with what its
+        # alert id and its cover entries hold, lists of up to hundreds of ids, read as sets
+        # over and over while the stored value stays the same object.
+        self._sets: dict[int, tuple[list[str], frozenset[str]]] = {}
+
+    def _set_of(self, ids: list[str]) -> frozenset[str]:
+        held = self._sets.get(id(ids))
+        if held is not None and held[0] is ids:
+            return held[1]
+        found = frozenset(ids)
+        if len(ids) >= _SET_MIN:
+            if len(self._sets) >= _SETS_KEPT:
+                del self._sets[next(iter(self._sets))]  # the oldest
+            self._sets[id(ids)] = (ids, found)
+        return found
 
     def _escalating(self, rule: str) -> tuple[str, ...]:
         return ESCALATING_FIGURES.get(self._types.get(rule, ""), ("count",))
@@ -569,7 +589,7 @@ class Ledger:
             held = entry["figures"]
             if any(value > held.get(name, -math.inf) for name, value in figures):
                 continue
-            if wanted.issubset(entry["incidents"]):
+            if wanted <= self._set_of(entry["incidents"]):
                 return True
         return False
 
@@ -583,11 +603,12 @@ class Ledger:
             "expires_at": as_utc(expires_at).isoformat(),
         }
         # Entries the new one covers are dropped: whatever they covered, it covers too.
+        new = set(ids)
         kept = [
             old
             for old in self.store.get(key) or ()
             if not (
-                set(old["incidents"]).issubset(ids)
+                self._set_of(old["incidents"]) <= new
                 and all(v <= figures.get(n, float("-inf")) for n, v in old["figures"].items())
             )
         ]
@@ -631,13 +652,13 @@ class Ledger:
         held = self.store.get(said.alert_id)
         if held is None:
             revision = 1
-            known: set[str] = set()
+            known: frozenset[str] = frozenset()
             highest: dict[str, float] = {}
         else:
             # An alert saying what the last revision said has no new incident and no figure
             # above the highest published, so the test below holds it back too: its
             # fingerprint need not be compared (or even hashed).
-            known = set(held["incidents"])
+            known = self._set_of(held["incidents"])
             highest = dict(held["figures"])
             rising = any(
                 name in said.figures and said.figures[name] > highest.get(name, float("-inf"))

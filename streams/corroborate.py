@@ -64,6 +64,14 @@ class CorroborationConfig:
     weapon_pairs: dict[tuple[str, str], bool] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
+    # _confidence's and _best_milli's answers (exact fractions, a few per merge), by their
+    # arguments: at most a thousand scores times the outlets counted, each way.
+    confidences: dict[tuple[int, int], float] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+    best_millis: dict[tuple[float, int], int] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def max_tolerance(self) -> int:
@@ -471,6 +479,7 @@ class _Listed(NamedTuple):
 # Recent large source lists, by the list itself (a record's list is never changed once
 # made): a report merged into a cluster of thousands re-read every source for these.
 _KEPT_LISTS = 64
+_MEMO_MAX = 100_000
 _LARGE = 32
 _kept_lists: dict[int, tuple[Sequence[Source], _Listed]] = {}
 
@@ -506,8 +515,12 @@ def _doubt_factor(outlets: int, config: CorroborationConfig) -> Fraction:
 
 
 def _confidence(best_milli: int, outlets: int, config: CorroborationConfig) -> float:
-    doubt = (1 - Fraction(best_milli, _MILLI)) * _doubt_factor(outlets, config)
-    return float(1 - doubt)
+    key = (best_milli, min(max(1, outlets), config.max_outlets))
+    held = config.confidences.get(key)
+    if held is None:
+        doubt = (1 - Fraction(best_milli, _MILLI)) * _doubt_factor(outlets, config)
+        held = config.confidences[key] = float(1 - doubt)
+    return held
 
 
 def _best_milli(incident: Incident, outlets: int, config: CorroborationConfig) -> int:
@@ -522,8 +535,14 @@ def _best_milli(incident: Incident, outlets: int, config: CorroborationConfig) -
         return 0
     if not incident.sources:
         return min(_MILLI, max(0, round(incident.confidence * _MILLI)))
-    doubt = (1 - Fraction(incident.confidence)) / _doubt_factor(outlets, config)
-    return min(_MILLI, max(0, round(_MILLI * (1 - doubt))))
+    key = (incident.confidence, min(max(1, outlets), config.max_outlets))
+    held = config.best_millis.get(key)
+    if held is None:
+        if len(config.best_millis) >= _MEMO_MAX:  # a confidence not made by _confidence
+            config.best_millis.clear()
+        doubt = (1 - Fraction(incident.confidence)) / _doubt_factor(outlets, config)
+        held = config.best_millis[key] = min(_MILLI, max(0, round(_MILLI * (1 - doubt))))
+    return held
 
 
 def _source_of(incident: Incident) -> Source:

@@ -380,6 +380,25 @@ def test_ledger_publishes_a_burst_once_across_overlapping_windows() -> None:
     ]
 
 
+def test_ledger_judges_by_the_stored_value_when_the_store_is_rewritten_behind_it() -> None:
+    # A table recovered from its changelog holds equal values in new objects, and a worker
+    # taking a partition over may hold older ones: the ledger must read what is stored now.
+    rule = ThresholdRule(name="daily", type="threshold", **COMMON, min_count=1)
+    store: dict[str, Any] = {}
+    ledger = Ledger(store, [rule])
+    clusters = [make_cluster(f"c{n:02d}") for n in range(40)]
+    alert = evaluate_rule(rule, window_of(*clusters), StubContext(), NOW)
+    assert alert is not None
+    assert ledger.admit(alert, NOW) is not None
+    assert ledger.admit(alert, NOW) is None
+    held = store[alert.alert_id]
+    store[alert.alert_id] = {**held, "incidents": held["incidents"][:20], "revision": 1}
+    again = ledger.admit(alert, NOW)
+    assert again is not None and again.revision == 2  # 20 incidents are new to the store
+    store[alert.alert_id] = {**held, "incidents": list(held["incidents"])}  # equal, new object
+    assert ledger.admit(alert, NOW) is None
+
+
 def test_ledger_prunes_expired_alerts() -> None:
     rule = ThresholdRule(name="daily", type="threshold", **COMMON, min_count=1)
     store: dict[str, object] = {}
