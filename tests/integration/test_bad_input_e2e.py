@@ -14,7 +14,6 @@ from types import ModuleType
 from typing import Any
 
 import orjson
-import pytest
 from kafka import KafkaProducer
 
 from tests.integration.support import read_keyed, sample, wait_for
@@ -41,13 +40,6 @@ def load_catalogue() -> ModuleType:
     return module
 
 
-# Once in four clean-clone runs (session 9), as in test_faults once before: right after
-# "Ready" the worker's first events stood still for over 20 s ("commit: an event has been in
-# progress for 20 s"), and only 15 of the dead letters came within the wait. Session 10 caught
-# a worker standing still right after "Ready" and found why: records lingering for topics its
-# producer no longer tracked (streams.faustfix.patch_topic_tracking). The rerun stays until the
-# stall has not recurred over a number of runs with that fix.
-@pytest.mark.flaky(reruns=2)
 def test_every_bad_input_is_dead_lettered_and_the_worker_goes_on(
     kafka_bootstrap: str, worker_factory: Callable[..., Any]
 ) -> None:
