@@ -1417,34 +1417,21 @@ def print_ceilings(u: Usage, log: Callable[[str], None]) -> None:
 
 
 def print_records(run: LoadRun, log: Callable[[str], None]) -> None:
-    """Records the worker wrote per article, by topic: what its Kafka traffic is made of."""
-    try:
-        counts = topic_records(run.target)
-    except Exception as exc:  # a figure to print, not a reason to lose the others
-        log(f"  records per topic: unavailable ({type(exc).__name__}: {exc})")
-        return
+    """Records and bytes the worker wrote per article, by topic: its Kafka traffic."""
     articles = max(1, run.pusher.acked)
-    written = {k: v for k, v in counts.items() if k != "articles"}
-    parts = ", ".join(
-        f"{k} {v / articles:.1f}" for k, v in sorted(written.items(), key=lambda i: -i[1])
-    )
-    log(
-        f"  records written per input article (offsets, transaction markers included): "
-        f"{sum(written.values()) / articles:.1f} in all: {parts}"
-    )
-    try:
-        sizes = topic_bytes(run.target)
-    except Exception as exc:  # as above
-        log(f"  bytes per topic: unavailable ({type(exc).__name__}: {exc})")
-        return
-    stored = {k: v for k, v in sizes.items() if k != "articles"}
-    parts = ", ".join(
-        f"{k} {v / articles / 1000:.1f}" for k, v in sorted(stored.items(), key=lambda i: -i[1])
-    )
-    log(
-        f"  kB written per input article (as stored by the broker): "
-        f"{sum(stored.values()) / articles / 1000:.1f} in all: {parts}"
-    )
+    for title, measure, unit in (
+        ("records written per input article (offsets, transaction markers included)",
+         topic_records, 1),
+        ("kB written per input article (as stored by the broker)", topic_bytes, 1000),
+    ):  # fmt: skip
+        try:
+            totals = measure(run.target)
+        except Exception as exc:  # a figure to print, not a reason to lose the others
+            log(f"  {title}: unavailable ({type(exc).__name__}: {exc})")
+            continue
+        written = {k: v / articles / unit for k, v in totals.items() if k != "articles"}
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(written.items(), key=lambda i: -i[1]))
+        log(f"  {title}: {sum(written.values()):.1f} in all: {parts}")
 
 
 def print_loss(lo: Loss, run: LoadRun, log: Callable[[str], None]) -> None:
