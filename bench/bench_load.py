@@ -509,6 +509,8 @@ def machine_cpu() -> tuple[float, float]:
 HIST_INCIDENT = "incident_monitor_article_to_incident_seconds"
 HIST_ALERT = "incident_monitor_article_to_alert_seconds"
 HIST_PAUSE = "incident_monitor_commit_pause_seconds"
+HIST_PHASE = "incident_monitor_commit_phase_seconds"
+PHASES = ("changelogs", "flush", "transaction")
 HIST_EXTRACT = "incident_monitor_extraction_seconds"
 LATENCY_TOP = 60.0  # the last finite bucket of the latency histograms (streams/metrics.py)
 PAUSE_TOP = 20.0  # and of the commit pause histogram
@@ -520,6 +522,7 @@ class Scrape:
 
     totals: dict[str, float]  # metric name (labels summed) -> value
     buckets: dict[str, list[tuple[float, float]]]  # histogram -> [(le, cumulative count)]
+    phases: dict[str, float] = field(default_factory=dict)  # commit phase -> seconds in all
 
     def get(self, name: str) -> float:
         return self.totals.get(name, 0.0)
@@ -538,6 +541,7 @@ def parse_metrics(text: str) -> Scrape:
     """Sum every sample by metric name; keep the histogram buckets of the three histograms."""
     totals: dict[str, float] = defaultdict(float)
     buckets: dict[str, dict[float, float]] = defaultdict(dict)
+    phases: dict[str, float] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -548,10 +552,12 @@ def parse_metrics(text: str) -> Scrape:
         except ValueError:
             continue
         totals[name] += number
+        if name == f"{HIST_PHASE}_sum" and 'phase="' in labels:
+            phases[labels.split('phase="', 1)[1].split('"', 1)[0]] = number
         if name.endswith("_bucket") and 'le="' in labels:
             le = labels.split('le="', 1)[1].split('"', 1)[0]
             buckets[name[: -len("_bucket")]][float(le)] = number
-    return Scrape(dict(totals), {k: sorted(v.items()) for k, v in buckets.items()})
+    return Scrape(dict(totals), {k: sorted(v.items()) for k, v in buckets.items()}, phases)
 
 
 def hist_quantile(q: float, before: Scrape | None, after: Scrape, name: str) -> float:
@@ -1057,9 +1063,20 @@ class Usage:
     p50_alert_metric: float
     p99_alert_metric: float
     commits: float  # commits/s
+    phase_ms: dict[str, float]  # a commit's mean milliseconds in each phase
     paused: float  # share of the time the agents stood still for commits
     p50_pause: float
     p99_pause: float
+
+
+def phase_means(a: Scrape, b: Scrape) -> dict[str, float]:
+    """A commit's mean milliseconds in each phase between two scrapes (commits completed)."""
+    # Each completed commit observes every phase once: the count is summed over them.
+    commits = (b.get(f"{HIST_PHASE}_count") - a.get(f"{HIST_PHASE}_count")) / len(PHASES)
+    return {
+        phase: 1000 * (b.phases.get(phase, 0.0) - a.phases.get(phase, 0.0)) / max(1.0, commits)
+        for phase in PHASES
+    }
 
 
 def usage(a: Sample, b: Sample) -> Usage:
@@ -1103,6 +1120,7 @@ def usage(a: Sample, b: Sample) -> Usage:
         p50_alert_metric=hist_quantile(0.5, a.scrape, b.scrape, HIST_ALERT),
         p99_alert_metric=hist_quantile(0.99, a.scrape, b.scrape, HIST_ALERT),
         commits=(b.scrape.get(f"{HIST_PAUSE}_count") - a.scrape.get(f"{HIST_PAUSE}_count")) / dt,
+        phase_ms=phase_means(a.scrape, b.scrape),
         paused=(b.scrape.get(f"{HIST_PAUSE}_sum") - a.scrape.get(f"{HIST_PAUSE}_sum")) / dt,
         p50_pause=hist_quantile(0.5, a.scrape, b.scrape, HIST_PAUSE),
         p99_pause=hist_quantile(0.99, a.scrape, b.scrape, HIST_PAUSE),
@@ -1375,6 +1393,8 @@ def print_usage(title: str, u: Usage, lat: Latencies | None, log: Callable[[str]
     log(
         f"  commits: {u.commits:.1f}/s, the agents held p50 {ms(u.p50_pause, PAUSE_TOP)}, p99 "
         f"{ms(u.p99_pause, PAUSE_TOP)} each: standing still {100 * u.paused:.0f}% of the time"
+        "; a commit's mean ms by phase: "
+        + ", ".join(f"{phase} {value:.1f}" for phase, value in u.phase_ms.items())
     )
     log(f"  worker RSS {u.worker_rss:.0f} MB (peak {u.worker_peak:.0f} MB)")
 

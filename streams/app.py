@@ -83,7 +83,10 @@ patch_topic_tracking()
 # A commit holds whole events only: each agent consumes through ``barrier.run``.
 barrier = CommitBarrier()
 patch_atomic_commits(
-    barrier, on_pause=metrics.commit_pause_seconds.observe, held=partial(write_changelogs, app)
+    barrier,
+    on_pause=metrics.commit_pause_seconds.observe,
+    held=partial(write_changelogs, app),
+    on_phase=lambda phase, seconds: metrics.commit_phase_seconds.labels(phase).observe(seconds),
 )
 
 # --- Topics ---------------------------------------------------------------------------------

@@ -316,10 +316,13 @@ def patch_atomic_commits(
     barrier: CommitBarrier,
     on_pause: Callable[[float], None] = lambda seconds: None,
     held: Callable[[], Awaitable[list[asyncio.Future[Any]]]] = _nothing_held,
+    on_phase: Callable[[str, float], None] = lambda phase, seconds: None,
 ) -> None:
     """Every consumer commit goes through ``barrier`` and flushes the producers first.
 
     ``on_pause``: told, after each commit, how long the agents were held for it (seconds).
+    ``on_phase``: told the seconds of each phase of a commit that completed: ``changelogs``,
+    ``flush`` (the deliveries of every producer), ``transaction`` (Faust's commit).
     ``held``: sends what the events left to the commit (table changelogs, see
     ``streams.changelog``) and gives their deliveries; one that failed fails the commit, so
     no offset is committed past a lost state write.
@@ -330,10 +333,17 @@ def patch_atomic_commits(
         started = time.perf_counter()
         try:
             async with barrier.exclusive():
+                began = time.perf_counter()
                 deliveries = await held()
+                sent = time.perf_counter()
                 await flush_producers(self.app.producer)
                 await asyncio.gather(*deliveries)
-                return await original(self, *args, **kwargs)
+                flushed = time.perf_counter()
+                committed = await original(self, *args, **kwargs)
+                on_phase("changelogs", sent - began)
+                on_phase("flush", flushed - sent)
+                on_phase("transaction", time.perf_counter() - flushed)
+                return committed
         finally:
             on_pause(time.perf_counter() - started)
 

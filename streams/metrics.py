@@ -48,6 +48,7 @@ class Metrics:
     extraction_errors: Counter
     extraction_restarts: Counter
     commit_pause_seconds: Histogram
+    commit_phase_seconds: Histogram
     gc_full_seconds: Histogram
 
     @classmethod
@@ -135,6 +136,15 @@ class Metrics:
                 f"{p}_commit_pause_seconds",
                 "Time the agents stood still for one commit: events in progress finished, "
                 "every producer flushed, the transaction committed",
+                buckets=PAUSE_BUCKETS,
+                registry=reg,
+            ),
+            commit_phase_seconds=Histogram(
+                f"{p}_commit_phase_seconds",
+                "Time one commit spent in each phase while the agents stood still: "
+                "changelogs (the tables' writes serialised and sent), flush (every "
+                "producer's records acknowledged), transaction (offsets and commit)",
+                ["phase"],
                 buckets=PAUSE_BUCKETS,
                 registry=reg,
             ),

@@ -221,7 +221,12 @@ async def test_a_commit_flushes_every_producer_side_by_side_then_commits_and_rep
 
     monkeypatch.setattr(Consumer, "commit", faust_commit)
     pauses: list[float] = []
-    patch_atomic_commits(CommitBarrier(), on_pause=pauses.append)
+    phases: list[tuple[str, float]] = []
+    patch_atomic_commits(
+        CommitBarrier(),
+        on_pause=pauses.append,
+        on_phase=lambda phase, seconds: phases.append((phase, seconds)),
+    )
     consumer: Any = SimpleNamespace(app=SimpleNamespace(producer=producer))
     committed = await asyncio.wait_for(Consumer.commit(consumer), 5)
     assert committed
@@ -229,6 +234,11 @@ async def test_a_commit_flushes_every_producer_side_by_side_then_commits_and_rep
     assert sorted(log[1:-1]) == ["flushed plain", "flushed t0", "flushed t1"]
     (pause,) = pauses
     assert pause >= 0.05  # the whole commit, its round trips included
+    assert [name for name, _ in phases] == ["changelogs", "flush", "transaction"]
+    seconds = dict(phases)
+    assert seconds["transaction"] >= 0.05  # the round trips are the transaction's
+    assert seconds["changelogs"] + seconds["flush"] < 0.05
+    assert sum(seconds.values()) <= pause
 
 
 async def test_held_writes_go_out_before_the_flush_and_a_failed_one_fails_the_commit(
