@@ -442,20 +442,28 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User + system CPU seconds in a /proc ``stat`` file (a process's or a thread's); NaN."""
+    try:
+        text = Path(stat).read_text()
+    except OSError:
+        return float("nan")
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def proc_cpu_seconds(pid: int | None) -> float:
     """User + system CPU seconds of a process and its children (Linux /proc); NaN when unknown."""
     if pid is None:
         return float("nan")
     total = 0.0
     for member in process_tree(pid):
-        try:
-            text = Path(f"/proc/{member}/stat").read_text()
-        except OSError:
+        seconds = stat_cpu_seconds(f"/proc/{member}/stat")
+        if seconds != seconds:  # gone
             if member == pid:
-                return float("nan")
+                return seconds
             continue
-        fields = text.rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        total += seconds
     return total
 
 
@@ -463,13 +471,7 @@ def own_cpu_seconds(pid: int | None, *, main_thread: bool = False) -> float:
     """CPU seconds of a process alone (no children), or of its main thread only; NaN."""
     if pid is None:
         return float("nan")
-    try:
-        where = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
-        text = Path(where).read_text()
-    except OSError:
-        return float("nan")
-    fields = text.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return stat_cpu_seconds(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
 
 
 def proc_memory_mb(pid: int | None) -> tuple[float, float]:

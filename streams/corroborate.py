@@ -509,16 +509,20 @@ def _keep(sources: Sequence[Source], listed: _Listed) -> None:
     _kept_lists[id(sources)] = (sources, listed)
 
 
-def _doubt_factor(outlets: int, config: CorroborationConfig) -> Fraction:
-    counted = max(1, min(outlets, config.max_outlets))
+def _counted(outlets: int, config: CorroborationConfig) -> int:
+    """The outlets the confidence counts: one at least, ``max_outlets`` at most."""
+    return max(1, min(outlets, config.max_outlets))
+
+
+def _doubt_factor(counted: int, config: CorroborationConfig) -> Fraction:
     return (1 - config.corroboration_weight) ** (counted - 1)
 
 
 def _confidence(best_milli: int, outlets: int, config: CorroborationConfig) -> float:
-    key = (best_milli, min(max(1, outlets), config.max_outlets))
+    key = (best_milli, _counted(outlets, config))
     held = config.confidences.get(key)
     if held is None:
-        doubt = (1 - Fraction(best_milli, _MILLI)) * _doubt_factor(outlets, config)
+        doubt = (1 - Fraction(best_milli, _MILLI)) * _doubt_factor(key[1], config)
         held = config.confidences[key] = float(1 - doubt)
     return held
 
@@ -535,12 +539,12 @@ def _best_milli(incident: Incident, outlets: int, config: CorroborationConfig) -
         return 0
     if not incident.sources:
         return min(_MILLI, max(0, round(incident.confidence * _MILLI)))
-    key = (incident.confidence, min(max(1, outlets), config.max_outlets))
+    key = (incident.confidence, _counted(outlets, config))
     held = config.best_millis.get(key)
     if held is None:
         if len(config.best_millis) >= _MEMO_MAX:  # a confidence not made by _confidence
             config.best_millis.clear()
-        doubt = (1 - Fraction(incident.confidence)) / _doubt_factor(outlets, config)
+        doubt = (1 - Fraction(incident.confidence)) / _doubt_factor(key[1], config)
         held = config.best_millis[key] = min(_MILLI, max(0, round(_MILLI * (1 - doubt))))
     return held
 
